@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Dependency direction (bottom to top):
+///   C* system libraries and CLinuxShim
+///   JupyterProtocol, Authorization          pure logic, no I/O
+///   EventLoop                               epoll loops that are actor executors, ZeroMQ sockets, processes
+///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
+///   Gateway                                 REST handlers, channel bridge, configuration
+///   kernel-gateway, echo-kernel, gateway-bench   executables
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "KernelGateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kernel-gateway", targets: ["kernel-gateway"]),
+        .executable(name: "echo-kernel", targets: ["echo-kernel"]),
+        .executable(name: "gateway-bench", targets: ["gateway-bench"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .systemLibrary(name: "CHTTPParser", path: "Sources/CHTTPParser"),
+        .systemLibrary(name: "CWslay", path: "Sources/CWslay"),
+        .target(name: "CLinuxShim", path: "Sources/CLinuxShim"),
+
+        .target(name: "JupyterProtocol", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "Authorization", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "EventLoop", dependencies: ["CLinuxShim", "CZeroMQ"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["EventLoop", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
+        .target(name: "KernelRuntime", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
+        .target(name: "Gateway", dependencies: ["HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
+
+        .executableTarget(name: "kernel-gateway", dependencies: ["Gateway"], swiftSettings: strict),
+        .executableTarget(name: "echo-kernel", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
+        .executableTarget(
+            name: "gateway-bench",
+            dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "HTTPServer", "KernelRuntime"],
+            path: "Benchmarks/gateway-bench", swiftSettings: strict),
+
+        .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], swiftSettings: strict),
+        .testTarget(name: "AuthorizationTests", dependencies: ["Authorization"], swiftSettings: strict),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], swiftSettings: strict),
+        .testTarget(name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol"], swiftSettings: strict),
+    ]
+)

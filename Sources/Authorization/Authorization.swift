@@ -1,0 +1,1 @@
+// The Authorization module. See docs/architecture.md for its place in the layers.

@@ -1,0 +1,1 @@
+// The EventLoop module. See docs/architecture.md for its place in the layers.

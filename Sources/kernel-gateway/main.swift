@@ -1,0 +1,1 @@
+print("kernel-gateway: not yet serving")

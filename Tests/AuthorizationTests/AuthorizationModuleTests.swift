@@ -1,0 +1,4 @@
+import Testing
+@testable import Authorization
+
+@Suite struct AuthorizationModuleTests {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import EventLoop
+
+@Suite struct EventLoopModuleTests {}

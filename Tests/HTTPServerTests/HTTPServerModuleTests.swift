@@ -1,0 +1,4 @@
+import Testing
+@testable import HTTPServer
+
+@Suite struct HTTPServerModuleTests {}

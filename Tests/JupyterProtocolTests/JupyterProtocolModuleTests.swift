@@ -1,0 +1,4 @@
+import Testing
+@testable import JupyterProtocol
+
+@Suite struct JupyterProtocolModuleTests {}

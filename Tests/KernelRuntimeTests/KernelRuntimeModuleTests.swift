@@ -1,0 +1,4 @@
+import Testing
+@testable import KernelRuntime
+
+@Suite struct KernelRuntimeModuleTests {}
