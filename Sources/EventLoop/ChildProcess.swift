@@ -1,0 +1,112 @@
+import CLinuxShim
+import Glibc
+
+/// How a child process ended.
+public enum ProcessExitStatus: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited with code \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        }
+    }
+}
+
+/// A child process started with `posix_spawn` in its own process group (so signals can go to the group, as
+/// Jupyter does), with a pidfd watched by an `EventLoop` to learn of its exit without polling threads.
+///
+/// Not Sendable: it belongs to the loop (and actor) that spawned it. The process is reaped by the exit watcher;
+/// until then the pid cannot be reused, so signalling it is safe.
+public final class ChildProcess {
+    public let pid: pid_t
+    private let reaper: Reaper
+
+    /// Spawns `path` with `arguments` (argv, including argv[0]) and `environment` (`NAME=value` strings).
+    /// Standard input is /dev/null; standard output and error are inherited unless descriptors are given.
+    /// `onExit` runs on `loop`'s thread once, after the process has been reaped. Call on `loop`'s thread.
+    /// - Throws: `SystemError` naming the path when the spawn fails (e.g. ENOENT, EACCES).
+    public init(
+        path: String, arguments: [String], environment: [String], loop: EventLoop,
+        standardOutput: Int32 = -1, standardError: Int32 = -1,
+        onExit: @escaping @Sendable (ProcessExitStatus) -> Void
+    ) throws {
+        loop.preconditionInEventLoop()
+        var child: pid_t = 0
+        let rc = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in
+                kg_spawn(path, argv, envp, standardOutput, standardError, &child)
+            }
+        }
+        guard rc == 0 else { throw SystemError("spawn \(path)", code: rc) }
+        pid = child
+        let fd = kg_pidfd_open(child)
+        guard fd >= 0 else {
+            let err = SystemError("pidfd_open")
+            _ = kg_kill_group(child, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child, &status, 0)
+            throw err
+        }
+        let reaper = Reaper(pid: child, pidFD: fd, loop: loop, onExit: onExit)
+        self.reaper = reaper
+        try loop.register(fd: fd, events: EventLoop.readable) { _ in reaper.reap() }
+    }
+
+    /// Sends `signal` to the process group (falling back to the process). Returns false when it is already gone.
+    @discardableResult
+    public func signalGroup(_ signal: Int32) -> Bool {
+        kg_kill_group(pid, signal) == 0
+    }
+
+    /// True until the exit watcher has reaped the process. Loop thread only.
+    public var isRunning: Bool { !reaper.done }
+}
+
+/// Reaps one child when its pidfd becomes readable; runs on the loop thread only.
+private final class Reaper: @unchecked Sendable {
+    // @unchecked Sendable, audited: only touched on `loop`'s thread (the pidfd handler), `done` included.
+    let pid: pid_t
+    let pidFD: Int32
+    let loop: EventLoop
+    let onExit: @Sendable (ProcessExitStatus) -> Void
+    var done = false
+
+    init(pid: pid_t, pidFD: Int32, loop: EventLoop, onExit: @escaping @Sendable (ProcessExitStatus) -> Void) {
+        self.pid = pid
+        self.pidFD = pidFD
+        self.loop = loop
+        self.onExit = onExit
+    }
+
+    func reap() {
+        guard !done else { return }
+        var status: Int32 = 0
+        let rc = kg_reap(pid, &status)
+        guard rc == pid || rc < 0 else { return }
+        done = true
+        loop.deregister(fd: pidFD)
+        close(pidFD)
+        let exit: ProcessExitStatus
+        if rc < 0 {
+            exit = .exited(-1)
+        } else if kg_wifsignaled(status) != 0 {
+            exit = .signaled(kg_wtermsig(status))
+        } else {
+            exit = .exited(kg_wexitstatus(status))
+        }
+        onExit(exit)
+    }
+}
+
+/// Calls `body` with a NULL-terminated C string array made from `strings`.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { buffer in
+        // The buffer is never empty (it holds at least the trailing nil), so its base address exists.
+        body(buffer.baseAddress.unsafelyUnwrapped)
+    }
+}

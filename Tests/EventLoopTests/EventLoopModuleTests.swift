@@ -1,4 +1,0 @@
-import Testing
-@testable import EventLoop
-
-@Suite struct EventLoopModuleTests {}
