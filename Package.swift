@@ -25,12 +25,13 @@ let package = Package(
         .systemLibrary(name: "CWslay", path: "Sources/CWslay"),
         .target(name: "CLinuxShim", path: "Sources/CLinuxShim"),
 
+        .target(name: "Logging", swiftSettings: strict),
         .target(name: "JupyterProtocol", dependencies: ["CCrypto"], swiftSettings: strict),
         .target(name: "Authorization", dependencies: ["CCrypto"], swiftSettings: strict),
         .target(name: "EventLoop", dependencies: ["CLinuxShim", "CZeroMQ"], swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["EventLoop", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "KernelRuntime", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "Gateway", dependencies: ["HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
+        .target(name: "KernelRuntime", dependencies: ["EventLoop", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
+        .target(name: "Gateway", dependencies: ["Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 
         .executableTarget(name: "kernel-gateway", dependencies: ["Gateway"], swiftSettings: strict),
         .executableTarget(name: "echo-kernel", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
@@ -39,6 +40,7 @@ let package = Package(
             dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "HTTPServer", "KernelRuntime"],
             path: "Benchmarks/gateway-bench", swiftSettings: strict),
 
+        .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: strict),
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], swiftSettings: strict),
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
