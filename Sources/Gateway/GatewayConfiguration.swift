@@ -1,0 +1,76 @@
+import Foundation
+
+/// Everything an operator can set, with the embedded defaults. Built from (lowest to highest precedence) the
+/// defaults, an optional JSON config file, `KG_*` environment variables and command-line flags, by
+/// `GatewayConfiguration.load(arguments:environment:readFile:)`. Every option is documented in `helpText` and in
+/// `docs/configuration.md`.
+public struct GatewayConfiguration: Sendable, Equatable {
+    // Network
+    public var ip = "127.0.0.1"
+    public var port = 8888
+    /// How many following ports to try when `port` is busy (Jupyter's `port_retries`).
+    public var portRetries = 50
+    /// Prefix of every route, normalized to start and end with "/".
+    public var baseURL = "/"
+
+    // Identity
+    /// The single shared token; nil means "generate one and print it" unless `noAuth` or a users file is set.
+    public var token: String?
+    /// Serve without any token (only sensible on a private loopback port).
+    public var noAuth = false
+    public var usersFile: String?
+    public var policyFile: String?
+    public var auditLog: String?
+
+    // Kernels
+    public var kernelspecDirectories: [String] = []
+    /// Names that may be started; empty means every discovered kernelspec.
+    public var allowedKernelspecs: [String] = []
+    public var defaultKernelName: String?
+    /// Total kernels the gateway runs at once; 0 means no limit.
+    public var maxKernels = 0
+    /// Gateway environment variables passed through to kernels, beyond PATH, HOME and LANG.
+    public var kernelEnvAllowList: [String] = []
+    public var runtimeDirectory: String?
+
+    // Culling (Jupyter's names and meanings)
+    public var cullIdleTimeout = 0
+    public var cullInterval = 300
+    public var cullConnected = false
+    public var cullBusy = false
+
+    // HTTP and WebSocket limits
+    public var allowOrigins: [String] = []
+    public var maxHeaderBytes = 64 * 1024
+    public var maxBodyBytes = 16 * 1024 * 1024
+    public var maxMessageBytes = 64 * 1024 * 1024
+    public var idleTimeoutSeconds = 300
+    public var pingIntervalSeconds = 30
+    /// Bytes queued towards one WebSocket before the gateway stops reading from that client's kernel stream and,
+    /// past twice the bound, closes the connection (see docs/operations.md).
+    public var outboundQueueBytes = 16 * 1024 * 1024
+    /// Bytes of missed output kept per session while it is disconnected, replayed on reconnect.
+    public var replayBufferBytes = 4 * 1024 * 1024
+
+    // Process
+    public var logLevel = "info"
+    /// Event loops (threads); 0 means one per core.
+    public var loops = 0
+    /// Serve /metrics without a token.
+    public var metricsOpen = false
+
+    public init() {}
+
+    /// A problem with one option, naming it.
+    public struct Error: Swift.Error, CustomStringConvertible, Equatable {
+        public let message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    /// What `--help` printed or a request to show the version, instead of a configuration.
+    public enum Outcome: Equatable, Sendable {
+        case run(GatewayConfiguration)
+        case help
+    }
+}
