@@ -1,1 +1,0 @@
-// The Authorization module. See docs/architecture.md for its place in the layers.

@@ -1,4 +1,0 @@
-import Testing
-@testable import Authorization
-
-@Suite struct AuthorizationModuleTests {}

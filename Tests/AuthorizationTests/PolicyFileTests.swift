@@ -1,0 +1,117 @@
+import Testing
+@testable import Authorization
+
+@Suite struct PolicyFileTests {
+    static let example = #"""
+        {
+          "version": 1,
+          "roles": {
+            "user": { "kernelspecs": ["python3", "r-*"], "max_kernels": 3 },
+            "gpu-user": { "inherits": "user", "kernelspecs": ["gpu-*"], "max_kernels": 1 },
+            "monitor": { "permissions": { "api": ["read"], "metrics": ["read"] } },
+            "auditor": { "inherits": "viewer", "all_kernels": "read", "permissions": { "metrics": ["read"] } },
+            "unlimited": { "inherits": "gpu-user", "max_kernels": null }
+          },
+          "channel_rules": {
+            "control/shutdown_request": "owner",
+            "*/usage_request": "read",
+            "shell/comm_info_request": "execute"
+          },
+          "unknown_message_level": "owner"
+        }
+        """#
+
+    @Test func parsesExample() throws {
+        let p = try Policy(fileContents: Array(Self.example.utf8))
+        let user = try #require(p.roles["user"])
+        #expect(user.kernelspecs == ["python3", "r-*"])
+        #expect(user.maxKernels == 3)
+        #expect(user.actions(on: .kernels) == .all, "built-in fields not given are kept")
+        let gpu = try #require(p.roles["gpu-user"])
+        #expect(gpu.kernelspecs == ["gpu-*"] && gpu.maxKernels == 1)
+        #expect(gpu.actions(on: .kernels) == .all, "inherits the modified user role")
+        let monitor = try #require(p.roles["monitor"])
+        #expect(monitor.actions(on: .metrics) == .read && monitor.actions(on: .kernels) == [])
+        let auditor = try #require(p.roles["auditor"])
+        #expect(auditor.allKernels == .read && auditor.actions(on: .metrics) == .read)
+        #expect(auditor.actions(on: .kernels) == .read)
+        #expect(p.roles["unlimited"]?.maxKernels == nil)
+        #expect(p.roles["admin"] == Role.admin && p.roles["viewer"] == Role.viewer)
+
+        let rules = p.channelRules
+        #expect(rules.requiredLevel(channel: .control, msgType: "shutdown_request") == .owner)
+        #expect(rules.requiredLevel(channel: .stdin, msgType: "usage_request") == .read)
+        #expect(rules.requiredLevel(channel: .shell, msgType: "comm_info_request") == .execute)
+        #expect(rules.requiredLevel(channel: .shell, msgType: "execute_request") == .execute, "defaults kept")
+        #expect(rules.requiredLevel(channel: .shell, msgType: "made_up") == .owner)
+
+        // The auditor sees every kernel but cannot touch them.
+        let auditorID = Identity(username: "eve", roles: ["auditor"])
+        let k = KernelAccess(owner: "zoe")
+        #expect(p.decide(auditorID, .read, .kernel(k)).isAllowed)
+        #expect(p.decide(auditorID, .execute, .kernel(k)).denial?.hidden == false)
+        #expect(p.decide(auditorID, .read, .metrics).isAllowed)
+        let u = Identity(username: "u", roles: ["user"])
+        #expect(p.decide(u, .write, .newKernel(kernelspec: "julia", ownedKernelCount: 0)).denial?.code
+            == .kernelspecNotAllowed)
+    }
+
+    @Test func minimalFile() throws {
+        let p = try Policy(fileContents: Array(#"{"version": 1}"#.utf8))
+        #expect(p.roles == Role.builtIn)
+        #expect(p.channelRules.rules == ChannelRuleTable.defaults.rules)
+    }
+
+    @Test(arguments: [
+        ("{", "invalid_json", ""),
+        (#"{"version": 1, "role": {}}"#, "unknown_field", "role"),
+        (#"{"version": 3}"#, "unsupported_version", "version"),
+        (#"{"version": 1, "roles": []}"#, "wrong_type", "roles"),
+        (#"{"version": 1, "roles": {"bad name": {}}}"#, "invalid_value", "roles.bad name"),
+        (#"{"version": 1, "roles": {"x": {"max_kernel": 1}}}"#, "unknown_field", "roles.x.max_kernel"),
+        (#"{"version": 1, "roles": {"x": {"max_kernels": -1}}}"#, "invalid_value", "roles.x.max_kernels"),
+        (#"{"version": 1, "roles": {"x": {"max_kernels": 1.5}}}"#, "invalid_value", "roles.x.max_kernels"),
+        (#"{"version": 1, "roles": {"x": {"permissions": {"contents": ["read"]}}}}"#, "invalid_value",
+            "roles.x.permissions.contents"),
+        (#"{"version": 1, "roles": {"x": {"permissions": {"kernels": ["delete"]}}}}"#, "invalid_value",
+            "roles.x.permissions.kernels[0]"),
+        (#"{"version": 1, "roles": {"x": {"permissions": {"kernels": "read"}}}}"#, "wrong_type",
+            "roles.x.permissions.kernels"),
+        (#"{"version": 1, "roles": {"x": {"all_kernels": "all"}}}"#, "invalid_value", "roles.x.all_kernels"),
+        (#"{"version": 1, "roles": {"x": {"kernelspecs": [""]}}}"#, "invalid_value", "roles.x.kernelspecs[0]"),
+        (#"{"version": 1, "roles": {"x": {"inherits": "nope"}}}"#, "invalid_value", "roles.x.inherits"),
+        (#"{"version": 1, "roles": {"x": {"inherits": "y"}, "y": {"inherits": "x"}}}"#, "invalid_value",
+            "roles.y.inherits"),
+        (#"{"version": 1, "roles": {"x": {"inherits": "x"}}}"#, "invalid_value", "roles.x.inherits"),
+        (#"{"version": 1, "channel_rules": {"execute_request": "read"}}"#, "invalid_value",
+            "channel_rules.execute_request"),
+        (#"{"version": 1, "channel_rules": {"shel/execute_request": "read"}}"#, "invalid_value",
+            "channel_rules.shel/execute_request"),
+        (#"{"version": 1, "channel_rules": {"shell/": "read"}}"#, "invalid_value", "channel_rules.shell/"),
+        (#"{"version": 1, "channel_rules": {"shell/execute_request": "write"}}"#, "invalid_value",
+            "channel_rules.shell/execute_request"),
+        (#"{"version": 1, "channel_rules": {"shell/execute_request": "none"}}"#, "invalid_value",
+            "channel_rules.shell/execute_request"),
+        (#"{"version": 1, "unknown_message_level": 2}"#, "wrong_type", "unknown_message_level"),
+    ])
+    func badFilesRejected(file: String, code: String, field: String) {
+        do {
+            _ = try Policy(fileContents: Array(file.utf8))
+            Issue.record("accepted bad policy: \(file)")
+        } catch {
+            #expect(error.code.name == code, "\(error)")
+            #expect(error.field == field, "\(error)")
+            #expect(error.message.hasPrefix("policy file"))
+        }
+    }
+
+    @Test func cycleMessageNamesTheChain() {
+        do {
+            _ = try Policy(fileContents: Array(#"{"version": 1, "roles": {"a": {"inherits": "b"}, "b": {"inherits": "a"}}}"#.utf8))
+            Issue.record("cycle accepted")
+        } catch {
+            #expect(error.detail.contains("cycle"))
+            #expect(error.detail.contains("a -> b") || error.detail.contains("b -> a"))
+        }
+    }
+}
