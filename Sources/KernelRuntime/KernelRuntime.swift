@@ -1,1 +1,0 @@
-// The KernelRuntime module. See docs/architecture.md for its place in the layers.
