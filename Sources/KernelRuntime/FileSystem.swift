@@ -95,6 +95,23 @@ enum FileSystem {
         return String(cString: resolved)
     }
 
+    /// The canonical path of `file` inside `directory` when it is a servable resource: a plain, non-hidden name
+    /// (no `/`, backslash, NUL, not starting with `.`) that, after resolving symlinks, is a regular file directly inside
+    /// the resolved `directory` and is not hidden there either. Nil otherwise.
+    static func resolveFileInside(directory: String, file: String) -> String? {
+        guard !file.isEmpty, !file.hasPrefix("."), !file.utf8.contains(UInt8(ascii: "/")),
+            !file.utf8.contains(UInt8(ascii: "\\")), !file.utf8.contains(0),
+            let base = realPath(directory), let resolved = realPath(join(directory, file)),
+            let slash = resolved.lastIndex(of: "/")
+        else { return nil }
+        let parent = String(resolved[..<slash])
+        let name = resolved[resolved.index(after: slash)...]
+        guard parent == (base == "/" ? "" : base), !name.hasPrefix("."),
+            kind(of: resolved, followSymlinks: false) == .regular
+        else { return nil }
+        return resolved
+    }
+
     /// Creates `path` and any missing parents with `mode`. Existing directories are left as they are.
     /// Throws `.systemCallFailed` naming the directory that could not be created, or that is not a directory.
     static func makeDirectories(_ path: String, mode: mode_t) throws {

@@ -212,7 +212,8 @@ extension KernelLifecycle {
         /// The model's execution state changed; update it and, for `.restarting` / `.dead`, send clients an
         /// iopub `status` with that state (the kernel itself sends idle/busy/starting).
         case notifyObservers(ExecutionState)
-        /// A start or restart completed: the kernel is ready for clients. Resume waiters.
+        /// A start or restart completed: the kernel is ready for clients. Resume waiters with success. (Waiters
+        /// resume with failure on `notifyObservers(.dead)` or `finished` instead.)
         case ready
         /// A request cannot be carried out in the current phase; answer the client with `reason`.
         case reject(Request, reason: String)

@@ -52,6 +52,12 @@ public struct KernelLifecycle: Sendable {
         }
     }
 
+    /// Why the kernel is dead (for the model's `reason`), or nil when it is not in `.dead`.
+    public var deathReason: String? {
+        if case .dead(let reason) = phase { return reason }
+        return nil
+    }
+
     /// The token of the armed timer of `kind`, if any (for owners and tests).
     public func armedToken(_ kind: TimerKind) -> UInt64? { armed[kind] }
 

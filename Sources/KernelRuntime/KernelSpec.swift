@@ -37,8 +37,8 @@ public struct KernelSpec: Sendable, Equatable {
     public let metadata: KernelJSONValue
     /// `kernel_protocol_version` when present.
     public let kernelProtocolVersion: String?
-    /// Names of the resource files present (regular files) in `resourceDirectory`: the known ones plus any
-    /// other `logo-*` file, sorted.
+    /// Names of the resource files present in `resourceDirectory`: the known ones plus any other `logo-*` file,
+    /// sorted; only files `KernelSpecCatalog.resourcePath` would serve (regular, not escaping the directory).
     public let resourceFiles: [String]
 
     /// Creates a spec from already-validated parts (used by tests and by callers that build specs in code).
@@ -87,7 +87,7 @@ public struct KernelSpec: Sendable, Equatable {
         let bytes = try FileSystem.readFile(specFile, maxBytes: maxSpecFileBytes)
         let resources = FileSystem.listDirectory(directory).filter { file in
             (knownResourceFiles.contains(file) || file.hasPrefix("logo-"))
-                && FileSystem.kind(of: FileSystem.join(directory, file), followSymlinks: true) == .regular
+                && FileSystem.resolveFileInside(directory: directory, file: file) != nil
         }
         return try parse(bytes, name: name, directory: directory, specFile: specFile, resourceFiles: resources)
     }

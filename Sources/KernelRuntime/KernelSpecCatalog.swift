@@ -122,17 +122,9 @@ public struct KernelSpecCatalog: Sendable {
     public func resourcePath(kernel: String, file: String) throws -> String {
         let spec = try self.spec(named: kernel)
         let notFound = KernelRuntimeError(.resourceNotFound, "kernelspec '\(spec.name)' has no resource '\(file)'")
-        guard !file.isEmpty, !file.hasPrefix("."), !file.utf8.contains(UInt8(ascii: "/")),
-            !file.utf8.contains(UInt8(ascii: "\\")), !file.utf8.contains(0)
-        else { throw notFound }
-        guard let base = FileSystem.realPath(spec.resourceDirectory),
-            let resolved = FileSystem.realPath(FileSystem.join(spec.resourceDirectory, file))
-        else { throw notFound }
-        let parent = resolved.lastIndex(of: "/").map { String(resolved[..<$0]) } ?? ""
-        let resolvedName = resolved.lastIndex(of: "/").map { String(resolved[resolved.index(after: $0)...]) } ?? ""
-        guard parent == (base == "/" ? "" : base), !resolvedName.hasPrefix("."),
-            FileSystem.kind(of: resolved, followSymlinks: false) == .regular
-        else { throw notFound }
+        guard let resolved = FileSystem.resolveFileInside(directory: spec.resourceDirectory, file: file) else {
+            throw notFound
+        }
         return resolved
     }
 }

@@ -401,6 +401,19 @@ private func isDead(_ phase: L.Phase) -> Bool {
         #expect(notifications(ready) == [.idle])
     }
 
+    @Test func failedClientRestartOfAWorkingKernelIsAutoRestarted() {
+        var d = Driver(L.Configuration(restartDelay: .zero))
+        d.startReady()
+        d.send(.restartRequested)
+        d.crash(.exited(code: 0))
+        d.send(.launched(generation: 2))
+        let death = d.crash(.exited(code: 1))
+        #expect(death.contains(.spawn(generation: 3)))
+        #expect(d.lifecycle.consecutiveFailures == 1)
+        #expect(d.lifecycle.executionState == .restarting)
+        #expect(d.lifecycle.deathReason == nil)
+    }
+
     @Test func clientRestartEscalatesLikeShutdown() {
         var d = Driver()
         d.startReady()
@@ -497,6 +510,7 @@ private func isDead(_ phase: L.Phase) -> Bool {
             return
         }
         #expect(reason.contains("6 times"))
+        #expect(d.lifecycle.deathReason == reason)
         #expect(reason.contains("exit status 3"))
         #expect(!final.contains(.removeConnectionFile))  // a dead kernel can still be restarted by a client
     }

@@ -121,6 +121,8 @@ private func error(_ json: String, name: String = "k") -> KernelRuntimeError? {
             try dir.write("specs/k/\(file)", "x")
         }
         try dir.makeDirectory("specs/k/logo-dir")  // a directory is not a resource
+        try dir.write("outside.png", "x")
+        try dir.symlink("specs/k/logo-escape.png", to: dir.url("outside.png"))  // would not be served: not listed
         let spec = try KernelSpec.load(name: "k", directory: dir.url("specs/k"))
         #expect(spec.resourceFiles == ["kernel.js", "logo-64x64.png", "logo-extra.svg"])
         #expect(spec.specFile == dir.url("specs/k/kernel.json"))

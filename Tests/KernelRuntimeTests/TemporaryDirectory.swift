@@ -12,7 +12,7 @@ final class TemporaryDirectory {
             return mkdtemp(base) != nil
         }
         guard created else { throw CocoaError(.fileWriteUnknown) }
-        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     deinit {
