@@ -1,4 +1,0 @@
-import Testing
-@testable import KernelRuntime
-
-@Suite struct KernelRuntimeModuleTests {}
