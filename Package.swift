@@ -41,7 +41,7 @@ let package = Package(
             path: "Benchmarks/gateway-bench", swiftSettings: strict),
 
         .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: strict),
-        .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], swiftSettings: strict),
+        .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], swiftSettings: strict),

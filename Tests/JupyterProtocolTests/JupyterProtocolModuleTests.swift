@@ -1,4 +1,0 @@
-import Testing
-@testable import JupyterProtocol
-
-@Suite struct JupyterProtocolModuleTests {}
