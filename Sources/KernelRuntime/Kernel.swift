@@ -1,0 +1,467 @@
+import EventLoop
+import JupyterProtocol
+import Logging
+
+/// One running Jupyter kernel: its process and its five ZeroMQ sockets, owned by an actor pinned to one event
+/// loop. Nothing else touches the kernel's sockets.
+///
+/// Control operations (`start`, `interrupt`, `restart`, `shutdown`) are async and drive the pure
+/// `KernelLifecycle` state machine, carrying out the actions it returns. The message path is synchronous:
+/// objects on the same loop call `send` through `assumeIsolated`, and every message the kernel sends is handed
+/// to the `KernelMessageSink` on the loop thread, after its signature has been verified.
+public actor Kernel {
+    public nonisolated let id: String
+    public nonisolated let spec: KernelSpec
+    /// The user who started the kernel.
+    public nonisolated let owner: String
+    public nonisolated let loop: EventLoop
+    public nonisolated let connectionFile: String
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+
+    /// Why a control request could not be carried out.
+    public struct OperationError: Error, Sendable, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// What happened to a message given to `send`.
+    public enum SendResult: Sendable, Equatable {
+        case sent
+        /// The kernel's queue is full (it stopped reading); nothing was sent.
+        case queueFull
+        /// The kernel has no sockets (shut down, or never started).
+        case notRunning
+    }
+
+    /// Counters for metrics; read on the loop.
+    public struct Counters: Sendable {
+        public var received = 0
+        public var sent = 0
+        public var badSignatures = 0
+        public var malformed = 0
+        public var restarts = 0
+    }
+
+    private let info: ConnectionInfo
+    private let plan: LaunchPlan
+    private let context: ZMQContext
+    private let store: ConnectionFileStore
+    private let logger: Logger
+    private let onFinished: @Sendable (String) -> Void
+    private let signer: HMACSigner
+    private let sessionID = MessageID.random()
+
+    private var lifecycle: KernelLifecycle
+    private var sockets: KernelSockets?
+    private var process: ChildProcess?
+    private var timers: [KernelLifecycle.TimerKind: TimerHandle] = [:]
+    private var ownRequests: Set<String> = []
+    private var readyWaiters: [CheckedContinuation<Void, Error>] = []
+    private var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    private var pendingEvents: [KernelLifecycle.Event] = []
+    private var handlingEvents = false
+    private var rejection: String?
+    private var receiveBuffer: [[UInt8]] = []
+    private var drainScheduled: Set<SocketChannel> = []
+    private var heartbeatPending = false
+
+    public private(set) var sink: (any KernelMessageSink)?
+    /// Wall-clock time of the last message in either direction (the kernel model's `last_activity`).
+    public private(set) var lastActivity = UTCTimestamp.now()
+    public private(set) var counters = Counters()
+
+    /// Creates the kernel; nothing runs until `start()`. The connection file must already exist at
+    /// `connectionFile` (written by the manager with `info`).
+    public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
+                plan: LaunchPlan, loop: EventLoop, context: ZMQContext, store: ConnectionFileStore,
+                lifecycle: KernelLifecycle.Configuration, logger: Logger,
+                onFinished: @escaping @Sendable (String) -> Void) throws {
+        self.id = id
+        self.spec = spec
+        self.owner = owner
+        self.info = info
+        self.connectionFile = connectionFile
+        self.plan = plan
+        self.loop = loop
+        self.context = context
+        self.store = store
+        self.onFinished = onFinished
+        var logger = logger
+        logger.metadata["kernel_id"] = id
+        self.logger = logger
+        self.lifecycle = KernelLifecycle(configuration: lifecycle)
+        do {
+            signer = try HMACSigner(key: Array(info.key.utf8))
+        } catch {
+            throw OperationError(message: "cannot create the message signer: \(error)")
+        }
+    }
+
+    // MARK: - State
+
+    /// The kernel model's `execution_state`.
+    public var executionState: KernelLifecycle.ExecutionState { lifecycle.executionState }
+
+    /// The lifecycle phase (for diagnostics and tests).
+    public var phase: KernelLifecycle.Phase { lifecycle.phase }
+
+    /// The process id of the running kernel process, if any.
+    public var pid: Int32? { process.flatMap { $0.isRunning ? $0.pid : nil } }
+
+    /// Sets (or clears) the receiver of the kernel's messages.
+    public func setSink(_ sink: (any KernelMessageSink)?) {
+        self.sink = sink
+    }
+
+    // MARK: - Control operations
+
+    /// Launches the process and returns once the kernel is ready (it answered kernel_info and iopub flows).
+    /// - Throws: `OperationError` when it could not start or died before becoming ready.
+    public func start() async throws {
+        try await runUntilReady(.startRequested)
+    }
+
+    /// Restarts the kernel (same id, same connection file) and returns once it is ready again.
+    public func restart() async throws {
+        try await runUntilReady(.restartRequested)
+    }
+
+    /// Interrupts the current execution (SIGINT to the process group, or `interrupt_request` in message mode).
+    public func interrupt() throws {
+        rejection = nil
+        feed(.interruptRequested)
+        if let rejection { throw OperationError(message: rejection) }
+    }
+
+    /// Shuts the kernel down (shutdown_request, then SIGTERM, then SIGKILL to its group) and returns when the
+    /// process is gone and the connection file removed. `now` skips the polite steps (gateway exit).
+    public func shutdown(now: Bool = false) async {
+        if case .shutDown = lifecycle.phase { return }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            finishWaiters.append(done)
+            feed(.shutdownRequested(now: now))
+        }
+    }
+
+    private func runUntilReady(_ event: KernelLifecycle.Event) async throws {
+        rejection = nil
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+            readyWaiters.append(done)
+            feed(event)
+            if let rejection {
+                self.rejection = nil
+                failReadyWaiters(rejection)
+            }
+        }
+    }
+
+    // MARK: - Message path
+
+    /// Signs and sends one message to the kernel on `channel` (shell, control or stdin). Never blocks.
+    /// Call on the kernel's loop (from the same loop use `kernel.assumeIsolated { $0.send(...) }`).
+    public func send(_ channel: Channel, parts: MessageParts) -> SendResult {
+        guard let sockets, !lifecycle.isTerminating || channel == .control else { return .notRunning }
+        let socketChannel: SocketChannel
+        switch channel {
+        case .shell: socketChannel = .shell
+        case .control: socketChannel = .control
+        case .stdin: socketChannel = .stdin
+        case .iopub, .hb: return .notRunning
+        }
+        let socket = sockets.socket(for: socketChannel)
+        guard let signature = try? signer.sign(parts) else { return .notRunning }
+        var first = true
+        var accepted = true
+        do {
+            try ZMQFrames.forEachFrame(identities: [], signature: signature, parts: parts) { (frame: UnsafeRawBufferPointer, more: Bool) throws(any Error) in
+                guard accepted else { return }
+                let ok = try socket.send(frame, more: more)
+                if first && !ok { accepted = false }
+                first = false
+            }
+        } catch {
+            logger.warning("send to kernel failed", metadata: ["error": "\(error)"])
+            return .notRunning
+        }
+        guard accepted else { return .queueFull }
+        counters.sent += 1
+        lastActivity = UTCTimestamp.now()
+        // A send can consume the socket's readiness edge: look for input that arrived meanwhile.
+        if socket.hasInput { scheduleDrain(socketChannel) }
+        return .sent
+    }
+
+    /// Sends a message given as byte arrays (for control-path callers on other threads).
+    public func send(_ channel: Channel, header: [UInt8], parentHeader: [UInt8] = Array("{}".utf8),
+                     metadata: [UInt8] = Array("{}".utf8), content: [UInt8], buffers: [[UInt8]] = []) -> SendResult {
+        header.withUnsafeBytes { h in
+            parentHeader.withUnsafeBytes { p in
+                metadata.withUnsafeBytes { m in
+                    content.withUnsafeBytes { c in
+                        withBufferPointers(buffers) { b in
+                            send(channel, parts: MessageParts(header: h, parentHeader: p, metadata: m, content: c, buffers: b))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Lifecycle driver
+
+    private func feed(_ event: KernelLifecycle.Event) {
+        pendingEvents.append(event)
+        guard !handlingEvents else { return }
+        handlingEvents = true
+        while !pendingEvents.isEmpty {
+            let next = pendingEvents.removeFirst()
+            for action in lifecycle.handle(next) { perform(action) }
+        }
+        handlingEvents = false
+        if case .dead(let reason) = lifecycle.phase, !readyWaiters.isEmpty {
+            failReadyWaiters("kernel died: \(reason)")
+        }
+    }
+
+    private func perform(_ action: KernelLifecycle.Action) {
+        switch action {
+        case .spawn(let generation):
+            spawn(generation)
+        case .sendKernelInfoRequest:
+            sendOwnRequest("kernel_info_request", on: .shell, content: "{}")
+        case .sendShutdownRequest(let restart):
+            sendOwnRequest("shutdown_request", on: .control, content: restart ? #"{"restart":true}"# : #"{"restart":false}"#)
+        case .sendInterruptRequest:
+            sendOwnRequest("interrupt_request", on: .control, content: "{}")
+        case .signal(let signal):
+            process?.signalGroup(signal.number)
+        case .startTimer(let timer):
+            if let old = timers[timer.kind] { loop.cancelTimer(old) }
+            let kind = timer.kind, token = timer.token
+            timers[kind] = loop.scheduleTimer(after: timer.delay) { [self] in
+                self.assumeIsolated { kernel in
+                    kernel.timers[kind] = nil
+                    kernel.feed(.timerFired(kind, token: token))
+                }
+            }
+        case .cancelTimer(let kind):
+            if let old = timers.removeValue(forKey: kind) { loop.cancelTimer(old) }
+        case .notifyObservers(let state):
+            if state == .restarting { counters.restarts += 1 }
+            logger.info("kernel state changed", metadata: ["state": state.rawValue])
+            sink?.kernel(id, didChangeState: state)
+        case .ready:
+            ownRequests.removeAll()
+            let waiters = readyWaiters
+            readyWaiters.removeAll()
+            for waiter in waiters { waiter.resume() }
+        case .reject(_, let reason):
+            rejection = reason
+        case .removeConnectionFile:
+            _ = store.remove(kernelID: id)
+        case .finished:
+            finish()
+        }
+    }
+
+    private func spawn(_ generation: UInt64) {
+        do {
+            if sockets == nil {
+                let created = try KernelSockets(context: context, info: info, identity: Array(sessionID.utf8))
+                sockets = created
+                try registerSockets(created)
+            }
+            process = try ChildProcess(path: plan.executablePath, arguments: plan.arguments,
+                                       environment: plan.envp, loop: loop) { [self] status in
+                self.assumeIsolated { kernel in
+                    kernel.logger.info("kernel process ended", metadata: ["status": "\(status)"])
+                    let exit: KernelLifecycle.ExitStatus
+                    switch status {
+                    case .exited(let code): exit = .exited(code: code)
+                    case .signaled(let signal): exit = .signaled(signal: signal)
+                    }
+                    kernel.feed(.processExited(generation: generation, status: exit))
+                }
+            }
+            logger.info("kernel process started", metadata: ["pid": "\(process?.pid ?? 0)", "kernel_name": spec.name])
+            pendingEvents.append(.launched(generation: generation))
+        } catch {
+            logger.error("kernel process could not start", metadata: ["error": "\(error)"])
+            pendingEvents.append(.spawnFailed(generation: generation, reason: "\(error)"))
+        }
+    }
+
+    private func registerSockets(_ sockets: KernelSockets) throws {
+        for channel in SocketChannel.allCases {
+            let fd = sockets.socket(for: channel).fileDescriptor
+            try loop.register(fd: fd, events: EventLoop.readable) { [self] _ in
+                self.assumeIsolated { $0.drain(channel) }
+            }
+        }
+    }
+
+    private func finish() {
+        for (_, handle) in timers { loop.cancelTimer(handle) }
+        timers.removeAll()
+        if let sockets {
+            for channel in SocketChannel.allCases { loop.deregister(fd: sockets.socket(for: channel).fileDescriptor) }
+            sockets.close()
+        }
+        sockets = nil
+        failReadyWaiters("kernel was shut down")
+        let waiters = finishWaiters
+        finishWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+        sink?.kernel(id, didChangeState: .dead)
+        sink = nil
+        onFinished(id)
+    }
+
+    private func failReadyWaiters(_ reason: String) {
+        let waiters = readyWaiters
+        readyWaiters.removeAll()
+        for waiter in waiters { waiter.resume(throwing: OperationError(message: reason)) }
+    }
+
+    private func sendOwnRequest(_ msgType: String, on channel: Channel, content: StaticString) {
+        let header = MessageHeader(msgType: msgType, username: "kernel-gateway", session: sessionID)
+        let headerBytes = header.bytes
+        ownRequests.insert(header.msgID)
+        let result = headerBytes.withUnsafeBytes { h in
+            content.withUTF8Buffer { c in
+                send(channel, parts: MessageParts(header: h, content: UnsafeRawBufferPointer(c)))
+            }
+        }
+        if result != .sent {
+            logger.debug("could not send own request", metadata: ["msg_type": msgType, "result": "\(result)"])
+        }
+    }
+
+    // MARK: - Receiving
+
+    private func scheduleDrain(_ channel: SocketChannel) {
+        guard !drainScheduled.contains(channel) else { return }
+        drainScheduled.insert(channel)
+        loop.execute { [self] in
+            self.assumeIsolated { kernel in
+                kernel.drainScheduled.remove(channel)
+                kernel.drain(channel)
+            }
+        }
+    }
+
+    private func drain(_ channel: SocketChannel) {
+        guard let sockets else { return }
+        let socket = sockets.socket(for: channel)
+        var handled = 0
+        // Bounded per call so a chatty kernel cannot starve other sockets on this loop; the rest is picked up
+        // by a scheduled drain because ZMQ_FD will not fire again for messages already queued.
+        while handled < 256 {
+            let got: Bool
+            do { got = try socket.receive(into: &receiveBuffer) } catch {
+                logger.warning("receive from kernel failed", metadata: ["error": "\(error)"])
+                return
+            }
+            guard got else { return }
+            handled += 1
+            handleIncoming(channel, receiveBuffer)
+            if self.sockets == nil { return }
+        }
+        if socket.hasInput { scheduleDrain(channel) }
+    }
+
+    private func handleIncoming(_ socketChannel: SocketChannel, _ frames: [[UInt8]]) {
+        let channel: Channel
+        switch socketChannel {
+        case .heartbeat:
+            heartbeatPending = false
+            return
+        case .shell: channel = .shell
+        case .control: channel = .control
+        case .stdin: channel = .stdin
+        case .iopub: channel = .iopub
+        }
+        let layout: ZMQFrameLayout
+        do { layout = try ZMQFrameLayout.parse(frames) } catch {
+            counters.malformed += 1
+            logger.debug("malformed message from kernel", metadata: ["channel": channel.rawValue, "error": "\(error)"])
+            return
+        }
+        guard verify(frames, layout) else {
+            counters.badSignatures += 1
+            logger.warning("message from kernel with a bad signature dropped", metadata: ["channel": channel.rawValue])
+            return
+        }
+        counters.received += 1
+        lastActivity = UTCTimestamp.now()
+        if channel == .iopub {
+            observeIopub(frames, layout)
+        } else if !ownRequests.isEmpty, let parentID = parentMessageID(frames[layout.parentHeader]),
+                  ownRequests.contains(parentID) {
+            handleOwnReply(frames, layout, parentID: parentID)
+            return
+        }
+        sink?.kernel(id, didReceive: channel, frames: frames, layout: layout)
+    }
+
+    private func verify(_ frames: [[UInt8]], _ layout: ZMQFrameLayout) -> Bool {
+        guard signer.isEnabled else { return true }
+        return frames[layout.signature].withUnsafeBytes { signature in
+            frames[layout.header].withUnsafeBytes { header in
+                frames[layout.parentHeader].withUnsafeBytes { parent in
+                    frames[layout.metadata].withUnsafeBytes { metadata in
+                        frames[layout.content].withUnsafeBytes { content in
+                            signer.verify(signature, header: header, parentHeader: parent, metadata: metadata,
+                                          content: content)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func parentMessageID(_ parent: [UInt8]) -> String? {
+        parent.withUnsafeBytes { raw in
+            guard let fields = try? HeaderFields.scan(raw), let token = fields.msgID else { return nil }
+            return try? JSONScanner(raw).decodeString(token)
+        }
+    }
+
+    private func handleOwnReply(_ frames: [[UInt8]], _ layout: ZMQFrameLayout, parentID: String) {
+        ownRequests.remove(parentID)
+        let isKernelInfo = frames[layout.header].withUnsafeBytes { raw -> Bool in
+            guard let fields = try? HeaderFields.scan(raw), let type = fields.msgType else { return false }
+            return JSONScanner(raw).string(type, equals: "kernel_info_reply")
+        }
+        if isKernelInfo { feed(.kernelInfoReplied) }
+    }
+
+    private func observeIopub(_ frames: [[UInt8]], _ layout: ZMQFrameLayout) {
+        let isStatus = frames[layout.header].withUnsafeBytes { raw -> Bool in
+            guard let fields = try? HeaderFields.scan(raw), let type = fields.msgType else { return false }
+            return JSONScanner(raw).string(type, equals: "status")
+        }
+        if isStatus, let state = frames[layout.content].withUnsafeBytes({ JSONScanner($0).stringMember("execution_state") }) {
+            feed(.statusMessage(executionState: state))
+        } else if !lifecycle.hasBeenReadyOrRunning {
+            feed(.iopubSeen)
+        }
+    }
+}
+
+extension KernelLifecycle {
+    /// True once the current process is ready (so `iopubSeen` carries no news).
+    var hasBeenReadyOrRunning: Bool {
+        if case .running = phase { return true }
+        return false
+    }
+}
+
+/// Calls `body` with raw views of every buffer (valid during the call).
+func withBufferPointers<R>(_ buffers: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+    func step(_ index: Int, _ acc: [UnsafeRawBufferPointer]) -> R {
+        if index == buffers.count { return body(acc) }
+        return buffers[index].withUnsafeBytes { step(index + 1, acc + [$0]) }
+    }
+    return step(0, [])
+}

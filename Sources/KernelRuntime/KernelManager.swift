@@ -1,0 +1,218 @@
+import EventLoop
+import Foundation
+import JupyterProtocol
+import Logging
+
+/// Starts, lists, finds and stops kernels; spreads them over the event loops; shuts them all down when the
+/// gateway stops. Safe to call from any task.
+public actor KernelManager {
+    /// Everything the manager needs to launch kernels.
+    public struct Configuration: Sendable {
+        /// Where kernelspecs come from (discovered again by `reloadKernelSpecs`).
+        public var catalog: KernelSpecCatalog.Configuration
+        /// Directory for connection files.
+        public var runtimeDirectory: String
+        /// The gateway's environment (source of PATH/HOME/LANG, pass-through variables and `${VAR}`).
+        public var gatewayEnvironment: [String: String]
+        public var environmentPolicy: KernelEnvironment.Policy
+        /// `{prefix}` in kernelspec argv.
+        public var prefix: String
+        public var lifecycle: KernelLifecycle.Configuration
+        /// Most kernels at once; 0 = unlimited.
+        public var maxKernels: Int
+
+        public init(catalog: KernelSpecCatalog.Configuration, runtimeDirectory: String,
+                    gatewayEnvironment: [String: String], environmentPolicy: KernelEnvironment.Policy = .init(),
+                    prefix: String = LaunchPlan.defaultPrefix, lifecycle: KernelLifecycle.Configuration = .init(),
+                    maxKernels: Int = 0) {
+            self.catalog = catalog
+            self.runtimeDirectory = runtimeDirectory
+            self.gatewayEnvironment = gatewayEnvironment
+            self.environmentPolicy = environmentPolicy
+            self.prefix = prefix
+            self.lifecycle = lifecycle
+            self.maxKernels = maxKernels
+        }
+    }
+
+    /// Why a kernel could not be started or found. `code` maps to an HTTP status in the gateway.
+    public struct ManagerError: Error, Sendable, CustomStringConvertible, Equatable {
+        public enum Code: Sendable, Equatable {
+            /// No such kernelspec (404).
+            case unknownKernelSpec
+            /// Bad input from the caller, e.g. an invalid `KERNEL_*` variable (400).
+            case invalidRequest
+            /// The gateway-wide kernel limit is reached (403).
+            case limitReached
+            /// The kernel process could not start or died before it was ready (500).
+            case startFailed
+            /// No kernel with that id (404).
+            case notFound
+            /// The gateway is stopping (503).
+            case shuttingDown
+        }
+        public let code: Code
+        public let message: String
+        public init(_ code: Code, _ message: String) {
+            self.code = code
+            self.message = message
+        }
+        public var description: String { message }
+    }
+
+    public nonisolated let group: EventLoopGroup
+    private let configuration: Configuration
+    private let context: ZMQContext
+    private let store: ConnectionFileStore
+    private let ports = LoopbackPortAllocator()
+    private let logger: Logger
+    public private(set) var catalog: KernelSpecCatalog
+    private var kernels: [String: Kernel] = [:]
+    private var order: [String] = []
+    private var starting = 0
+    private var stopping = false
+    private var observers: [@Sendable (KernelEvent) -> Void] = []
+
+    /// Lifecycle notices for other components (the gateway's channel hubs, metrics, audit).
+    public enum KernelEvent: Sendable {
+        case started(Kernel)
+        case removed(String)
+    }
+
+    public init(group: EventLoopGroup, configuration: Configuration, logger: Logger) throws {
+        self.group = group
+        self.configuration = configuration
+        self.logger = logger
+        context = try ZMQContext()
+        store = ConnectionFileStore(directory: configuration.runtimeDirectory)
+        catalog = KernelSpecCatalog.discover(configuration.catalog)
+        for problem in catalog.problems {
+            logger.warning("kernelspec ignored", metadata: ["name": problem.name, "file": problem.specFile,
+                                                            "error": problem.error.message])
+        }
+    }
+
+    /// Discovers kernelspecs again (new, changed or removed specs take effect for new kernels).
+    public func reloadKernelSpecs() {
+        catalog = KernelSpecCatalog.discover(configuration.catalog)
+    }
+
+    /// Registers a callback for kernel starts and removals (called on arbitrary threads).
+    public func observe(_ observer: @escaping @Sendable (KernelEvent) -> Void) {
+        observers.append(observer)
+    }
+
+    /// The running kernels in start order.
+    public var all: [Kernel] { order.compactMap { kernels[$0] } }
+
+    public var count: Int { kernels.count }
+
+    public func kernel(id: String) -> Kernel? { kernels[id] }
+
+    /// Starts a kernel from the kernelspec `name` (or the default) for `owner`, and returns it once ready.
+    /// - Parameters:
+    ///   - clientEnvironment: the request's `env`; only valid `KERNEL_*` variables are used.
+    ///   - forcedEnvironment: variables the gateway sets and clients cannot override (e.g. `KERNEL_USERNAME`).
+    /// - Throws: `ManagerError` with a code saying why.
+    public func startKernel(name: String?, owner: String, clientEnvironment: [String: KernelJSONValue] = [:],
+                            forcedEnvironment: [String: String] = [:]) async throws -> Kernel {
+        guard !stopping else { throw ManagerError(.shuttingDown, "the gateway is shutting down") }
+        if configuration.maxKernels > 0 && kernels.count + starting >= configuration.maxKernels {
+            throw ManagerError(.limitReached, "the gateway runs its maximum of \(configuration.maxKernels) kernels")
+        }
+        guard let specName = name ?? catalog.defaultName else {
+            throw ManagerError(.unknownKernelSpec, "no kernel name given and no default kernelspec")
+        }
+        let spec: KernelSpec
+        do { spec = try catalog.spec(named: specName) } catch {
+            throw ManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
+        }
+        let id = UUID().uuidString.lowercased()
+        var forced = forcedEnvironment
+        forced["KERNEL_ID"] = id
+        let environment: KernelEnvironment
+        do {
+            environment = try KernelEnvironment.build(gateway: configuration.gatewayEnvironment,
+                                                      policy: configuration.environmentPolicy, specEnv: spec.env,
+                                                      client: clientEnvironment, forced: forced)
+        } catch let error as KernelRuntimeError {
+            throw ManagerError(.invalidRequest, error.message)
+        }
+        starting += 1
+        defer { starting -= 1 }
+        let allocated: [Int]
+        do { allocated = try ports.allocate(count: 5) } catch {
+            throw ManagerError(.startFailed, "cannot allocate ports: \(error)")
+        }
+        let info = ConnectionInfo(kernelName: spec.name, ports: allocated)
+        let path: String
+        do { path = try store.write(info, kernelID: id) } catch {
+            ports.release(allocated)
+            throw ManagerError(.startFailed, "cannot write the connection file: \(error)")
+        }
+        let plan: LaunchPlan
+        do {
+            plan = try LaunchPlan.make(spec: spec, connectionFile: path, environment: environment,
+                                       prefix: configuration.prefix, isExecutable: LaunchPlan.isExecutableFile)
+        } catch {
+            _ = store.remove(kernelID: id)
+            ports.release(allocated)
+            throw ManagerError(.startFailed, "\(error)")
+        }
+        let kernel: Kernel
+        do {
+            kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
+                                loop: group.next(), context: context, store: store,
+                                lifecycle: lifecycleConfiguration(for: spec), logger: logger) { [weak self] id in
+                guard let self else { return }
+                Task { await self.forget(id, ports: allocated) }
+            }
+        } catch {
+            _ = store.remove(kernelID: id)
+            ports.release(allocated)
+            throw ManagerError(.startFailed, "\(error)")
+        }
+        kernels[id] = kernel
+        order.append(id)
+        do {
+            try await kernel.start()
+        } catch {
+            logger.warning("kernel failed to start", metadata: ["kernel_id": id, "error": "\(error)"])
+            await kernel.shutdown(now: true)
+            forget(id, ports: allocated)
+            throw ManagerError(.startFailed, "kernel \(spec.name) failed to start: \(error)")
+        }
+        logger.info("kernel started", metadata: ["kernel_id": id, "kernel_name": spec.name, "owner": owner])
+        for observer in observers { observer(.started(kernel)) }
+        return kernel
+    }
+
+    private func lifecycleConfiguration(for spec: KernelSpec) -> KernelLifecycle.Configuration {
+        var lifecycle = configuration.lifecycle
+        lifecycle.interruptMode = spec.interruptMode
+        return lifecycle
+    }
+
+    /// Shuts one kernel down and forgets it.
+    /// - Throws: `ManagerError(.notFound)` for an unknown id.
+    public func shutdownKernel(id: String, now: Bool = false) async throws {
+        guard let kernel = kernels[id] else { throw ManagerError(.notFound, "no kernel \(id)") }
+        await kernel.shutdown(now: now)
+    }
+
+    /// Shuts every kernel down concurrently (gateway exit) and refuses new starts.
+    public func shutdownAll(now: Bool = false) async {
+        stopping = true
+        let running = all
+        await withTaskGroup(of: Void.self) { group in
+            for kernel in running { group.addTask { await kernel.shutdown(now: now) } }
+        }
+    }
+
+    private func forget(_ id: String, ports allocated: [Int]) {
+        guard kernels.removeValue(forKey: id) != nil else { return }
+        order.removeAll { $0 == id }
+        ports.release(allocated)
+        for observer in observers { observer(.removed(id)) }
+    }
+}
