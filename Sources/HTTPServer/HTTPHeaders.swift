@@ -28,6 +28,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         fields = pairs.map { Field(name: $0.0, value: $0.1) }
     }
 
+    /// Creates a header list from a literal, keeping order and repeats.
     public init(dictionaryLiteral elements: (String, String)...) {
         self.init(elements)
     }
@@ -89,6 +90,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         listElements(for: name).contains { Self.namesEqual($0, token) }
     }
 
+    /// Iterates the fields in order.
     public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
 
     /// ASCII case-insensitive comparison, without allocating lowercase copies.

@@ -11,9 +11,12 @@ public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
         self.minor = minor
     }
 
+    /// HTTP/1.0.
     public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    /// HTTP/1.1.
     public static let http1_1 = HTTPVersion(major: 1, minor: 1)
 
+    /// `"HTTP/<major>.<minor>"`.
     public var description: String { "HTTP/\(major).\(minor)" }
 
     /// True when this version is at least `other`.

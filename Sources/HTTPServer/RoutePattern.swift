@@ -6,8 +6,11 @@
 public struct RoutePattern: Sendable, Equatable, CustomStringConvertible {
     /// One segment of a pattern.
     public enum Segment: Sendable, Equatable {
+        /// Text that must equal the decoded request segment.
         case literal(String)
+        /// `{name}`: captures one non-empty segment.
         case parameter(String)
+        /// `{name*}`: captures all remaining segments (at least one), joined with `/`.
         case remainder(String)
     }
 
@@ -71,6 +74,7 @@ public struct RoutePattern: Sendable, Equatable, CustomStringConvertible {
         return index == components.endIndex ? parameters : nil
     }
 
+    /// The pattern in its source syntax, with a leading `/`.
     public var description: String {
         "/" + segments.map { segment in
             switch segment {

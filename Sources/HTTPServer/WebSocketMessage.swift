@@ -2,7 +2,9 @@
 public struct WebSocketMessage: Sendable, Equatable {
     /// Text or binary, from the first frame's opcode.
     public enum Kind: Sendable, Equatable {
+        /// Opcode 0x1; the payload is UTF-8.
         case text
+        /// Opcode 0x2.
         case binary
     }
 

@@ -28,6 +28,7 @@ public final class WslayWebSocketCodec: WebSocketCodec {
 
     /// The settings this codec was created with.
     public let configuration: Configuration
+    /// See `WebSocketCodec`.
     public private(set) var state: WebSocketCodecState = .open
 
     private var context: OpaquePointer?
@@ -69,10 +70,12 @@ public final class WslayWebSocketCodec: WebSocketCodec {
         if let context { wslay_event_context_free(context) }
     }
 
+    /// See `WebSocketCodec`.
     public var pendingOutputByteCount: Int {
         output.count + (context.map { wslay_event_get_queued_msg_length($0) } ?? 0)
     }
 
+    /// See `WebSocketCodec`.
     public func receive(_ bytes: UnsafeRawBufferPointer, into out: inout [WebSocketEvent]) {
         guard let context, bytes.count > 0, state != .closed else { return }
         input = bytes
@@ -105,10 +108,12 @@ public final class WslayWebSocketCodec: WebSocketCodec {
         events.removeAll(keepingCapacity: true)
     }
 
+    /// See `WebSocketCodec`.
     public func send(_ kind: WebSocketMessage.Kind, payload: UnsafeRawBufferPointer) throws(WebSocketCodecError) {
         try queue(opcode: kind == .text ? UInt8(WSLAY_TEXT_FRAME.rawValue) : UInt8(WSLAY_BINARY_FRAME.rawValue), payload: payload)
     }
 
+    /// See `WebSocketCodec`.
     public func sendPing(_ payload: UnsafeRawBufferPointer) throws(WebSocketCodecError) {
         guard payload.count <= 125 else {
             throw WebSocketCodecError(.invalidArgument, detail: "ping payload longer than 125 bytes")
@@ -116,6 +121,7 @@ public final class WslayWebSocketCodec: WebSocketCodec {
         try queue(opcode: UInt8(WSLAY_PING.rawValue), payload: payload)
     }
 
+    /// See `WebSocketCodec`.
     public func sendClose(_ code: WebSocketCloseCode, reason: String) throws(WebSocketCodecError) {
         guard let context, state == .open else { throw WebSocketCodecError(.closed, detail: "close already sent") }
         guard code.isSendable else { throw WebSocketCodecError(.invalidArgument, detail: "close code \(code) may not be sent") }
@@ -132,10 +138,12 @@ public final class WslayWebSocketCodec: WebSocketCodec {
         updateState()
     }
 
+    /// See `WebSocketCodec`.
     public func withPendingOutput<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         output.withReadableBytes(body)
     }
 
+    /// See `WebSocketCodec`.
     public func consumeOutput(_ count: Int) {
         output.consume(count)
     }
