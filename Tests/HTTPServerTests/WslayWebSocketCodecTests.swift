@@ -129,6 +129,16 @@ import Testing
         #expect(try output(codec).first?.closeCode == code)
     }
 
+    @Test func closeFrameSplitAcrossReadsAtEveryPosition() throws {
+        let frame = ClientFrame.close(code: 1000, reason: Array("done here".utf8))
+        for split in 1..<frame.count {
+            let codec = try makeCodec()
+            let events = codec.receive(Array(frame[..<split])) + codec.receive(Array(frame[split...]))
+            #expect(events == [.closeReceived(code: .normalClosure, reason: "done here")], "split \(split)")
+            #expect(try output(codec).first?.closeCode == 1000)
+        }
+    }
+
     @Test func closeWithoutCodeIsEchoedEmpty() throws {
         let codec = try makeCodec()
         #expect(codec.receive(ClientFrame.close(code: nil)) == [.closeReceived(code: nil, reason: "")])
