@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol"], swiftSettings: strict),
     ]
