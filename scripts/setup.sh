@@ -33,7 +33,17 @@ if [ ! -f "$stamp" ] || ! cmp -s "$PY_REQUIREMENTS" "$stamp"; then
   cp "$PY_REQUIREMENTS" "$stamp"
 fi
 # A python3 kernelspec that runs ipykernel from the venv, for tests and for `make run`.
+# ipykernel writes argv[0] "python" (jupyter_client swaps in its own interpreter); we are not Python, so the
+# spec names the venv's interpreter by absolute path. Rewritten every run: the checkout may have moved.
 spec_dir=.venv/share/jupyter/kernels/python3
 if [ ! -f "$spec_dir/kernel.json" ]; then
   .venv/bin/python -m ipykernel install --prefix "$PWD/.venv" --name python3 >/dev/null
 fi
+.venv/bin/python - "$spec_dir/kernel.json" "$PWD/.venv/bin/python" <<'PY'
+import json, sys
+path, python = sys.argv[1], sys.argv[2]
+spec = json.load(open(path))
+if spec["argv"][0] != python:
+    spec["argv"][0] = python
+    json.dump(spec, open(path, "w"), indent=1)
+PY

@@ -356,7 +356,9 @@ public actor Kernel {
         var handled = 0
         // Bounded per call so a chatty kernel cannot starve other sockets on this loop; the rest is picked up
         // by a scheduled drain because ZMQ_FD will not fire again for messages already queued.
-        while handled < 256 {
+        // `hasInput` (ZMQ_EVENTS) first: it re-arms the descriptor, and a REQ socket must not be read unless a
+        // reply is due (EFSM).
+        while handled < 256 && socket.hasInput {
             let got: Bool
             do { got = try socket.receive(into: &receiveBuffer) } catch {
                 logger.warning("receive from kernel failed", metadata: ["error": "\(error)"])
