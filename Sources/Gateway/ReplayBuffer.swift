@@ -1,0 +1,52 @@
+import HTTPServer
+
+/// Messages kept for a session whose WebSocket is gone, to replay when it reconnects. Bounded in bytes: when a
+/// new message does not fit, the oldest are dropped and counted, so the client can be told how many it missed.
+/// Pure value type.
+struct ReplayBuffer {
+    struct Entry {
+        let kind: WebSocketMessage.Kind
+        let bytes: [UInt8]
+    }
+
+    let capacityBytes: Int
+    private(set) var entries: [Entry] = []
+    private var head = 0
+    private(set) var bytes = 0
+    /// Messages dropped because the buffer was full.
+    private(set) var dropped = 0
+
+    init(capacityBytes: Int) {
+        self.capacityBytes = capacityBytes
+    }
+
+    var count: Int { entries.count - head }
+
+    mutating func append(_ kind: WebSocketMessage.Kind, _ message: [UInt8]) {
+        guard message.count <= capacityBytes else {
+            dropped += 1
+            return
+        }
+        while bytes + message.count > capacityBytes && head < entries.count {
+            bytes -= entries[head].bytes.count
+            head += 1
+            dropped += 1
+        }
+        if head > 64 && head * 2 > entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+        entries.append(Entry(kind: kind, bytes: message))
+        bytes += message.count
+    }
+
+    /// Everything kept, oldest first, and empties the buffer (the dropped count is kept until read).
+    mutating func drain() -> (entries: ArraySlice<Entry>, dropped: Int) {
+        let result = (entries[head...], dropped)
+        entries = []
+        head = 0
+        bytes = 0
+        dropped = 0
+        return result
+    }
+}
