@@ -15,7 +15,7 @@ extension JSONScanner {
             guard content.count == name.count else { return false }
             var k = 0
             for i in content {
-                if bytes[i] != name[k] { return false }
+                if byte(i) != name[k] { return false }
                 k += 1
             }
             return true
@@ -53,14 +53,14 @@ extension JSONScanner {
         var i = content.lowerBound
         let stop = content.upperBound
         while i < stop {
-            let b = bytes[i]
+            let b = byte(i)
             guard b == UInt8(ascii: "\\") else {
                 out.append(b)
                 i += 1
                 continue
             }
             guard i + 1 < stop else { throw ProtocolError(.invalidEscape, "truncated escape", offset: i) }
-            let e = bytes[i + 1]
+            let e = byte(i + 1)
             i += 2
             switch e {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
@@ -74,7 +74,7 @@ extension JSONScanner {
                 var scalar = try hex4(at: i)
                 i += 4
                 if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    guard stop - i >= 6, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                    guard stop - i >= 6, byte(i) == UInt8(ascii: "\\"), byte(i + 1) == UInt8(ascii: "u") else {
                         throw ProtocolError(.invalidEscape, "unpaired high surrogate escape", offset: i)
                     }
                     let low = try hex4(at: i + 2)
