@@ -4,7 +4,34 @@ extension JSONScanner {
     /// `"msg\u005ftype"` equals `msg_type` exactly as a Python or JavaScript peer would read it.
     /// `token` must have been produced by this scanner's buffer.
     public func string(_ token: JSONStringToken, equals name: StaticString) -> Bool {
-        string(token, equals: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        let content = token.contentRange
+        if !token.hasEscapes && content.lowerBound >= 0 && content.upperBound <= bytes.count {
+            return rawBytes(content, equal: name)
+        }
+        return string(token, equals: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// Compares `range` (inside the buffer) with `name` using at most two overlapping word loads for
+    /// lengths 4...16, which is how every key the gateway looks up is matched on the hot path.
+    @inline(__always)
+    func rawBytes(_ range: Range<Int>, equal name: StaticString) -> Bool {
+        let n = range.count
+        guard n == name.utf8CodeUnitCount else { return false }
+        let a = base + range.lowerBound
+        let b = UnsafeRawPointer(name.utf8Start)
+        switch n {
+        case 8...16:
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        case 4..<8:
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        default:
+            for k in 0..<n where a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) {
+                return false
+            }
+            return true
+        }
     }
 
     /// True when the decoded value of `token` equals the bytes of `name`.

@@ -339,6 +339,7 @@ struct ObjectCursor {
 
     /// Returns the next key and leaves `position` at the first byte of its value, or returns nil after
     /// consuming the closing brace.
+    @inline(__always)
     mutating func nextKey() throws(ProtocolError) -> JSONStringToken? {
         let s = scanner
         var i = s.skipWhitespace(position)

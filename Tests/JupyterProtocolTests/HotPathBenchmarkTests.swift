@@ -61,7 +61,6 @@ struct HotPathBenchmarkTests {
             }
             measureDuplicateStrategy(parts)
             measureDigestStrategy(parts)
-            measureLowLevelStrategy(parts)
             try measure("username rewrite") {
                 scratch.removeAll(keepingCapacity: true)
                 sink &+= try HeaderRewriter.replaceUsername(in: raw, fields: layout.headerFields, with: user, into: &scratch).count
@@ -155,33 +154,6 @@ struct HotPathBenchmarkTests {
             _ = EVP_DigestUpdate(outer, opad, 64)
             _ = EVP_DigestUpdate(outer, innerHash, 32)
             _ = EVP_DigestFinal_ex(outer, &out, &n)
-        }
-    }
-
-    /// The allocation-free variant: precomputed inner/outer `SHA256_CTX` states copied per message.
-    /// Uses the low-level SHA256 API that OpenSSL 3 deprecates, so it is only measured here.
-    func measureLowLevelStrategy(_ parts: MessageParts) {
-        let key = Array("6a1d4a43-9b2c-4bd4-8a0e-5c1f2d3e4f50".utf8) + [UInt8](repeating: 0, count: 64 - 36)
-        var innerTemplate = SHA256_CTX()
-        var outerTemplate = SHA256_CTX()
-        _ = SHA256_Init(&innerTemplate)
-        _ = SHA256_Update(&innerTemplate, key.map { $0 ^ 0x36 }, 64)
-        _ = SHA256_Init(&outerTemplate)
-        _ = SHA256_Update(&outerTemplate, key.map { $0 ^ 0x5C }, 64)
-        var innerHash: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        measure("HMAC sign (SHA256_CTX copies, deprecated API)") {
-            var inner = innerTemplate
-            _ = SHA256_Update(&inner, parts.header.baseAddress, parts.header.count)
-            _ = SHA256_Update(&inner, parts.parentHeader.baseAddress, parts.parentHeader.count)
-            _ = SHA256_Update(&inner, parts.metadata.baseAddress, parts.metadata.count)
-            _ = SHA256_Update(&inner, parts.content.baseAddress, parts.content.count)
-            withUnsafeMutableBytes(of: &innerHash) { h in
-                _ = SHA256_Final(h.baseAddress?.assumingMemoryBound(to: UInt8.self), &inner)
-                var outer = outerTemplate
-                _ = SHA256_Update(&outer, h.baseAddress, 32)
-                withUnsafeMutableBytes(of: &out) { o in _ = SHA256_Final(o.baseAddress?.assumingMemoryBound(to: UInt8.self), &outer) }
-            }
         }
     }
 }
