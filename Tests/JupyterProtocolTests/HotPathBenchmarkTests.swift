@@ -75,7 +75,7 @@ struct HotPathBenchmarkTests {
                         var parts = layout.parts(in: raw)
                         parts.header = rewritten.slice(header)
                         let signature = try signer.sign(parts)
-                        ZMQFrames.forEachFrame(identities: [id], signature: signature, parts: parts) { f, _ in sink &+= f.count }
+                        ZMQFrames.forEachFrame(identities: CollectionOfOne(id), signature: signature, parts: parts) { f, _ in sink &+= f.count }
                     }
                 }
             }
