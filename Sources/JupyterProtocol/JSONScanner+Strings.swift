@@ -5,7 +5,7 @@ extension JSONScanner {
     /// `token` must have been produced by this scanner's buffer.
     public func string(_ token: JSONStringToken, equals name: StaticString) -> Bool {
         let content = token.contentRange
-        if !token.hasEscapes && content.lowerBound >= 0 && content.upperBound <= bytes.count {
+        if !token.hasEscapes && content.lowerBound >= bounds.lowerBound && content.upperBound <= end {
             return rawBytes(content, equal: name)
         }
         return string(token, equals: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
@@ -37,7 +37,7 @@ extension JSONScanner {
     /// True when the decoded value of `token` equals the bytes of `name`.
     public func string(_ token: JSONStringToken, equals name: UnsafeRawBufferPointer) -> Bool {
         let content = token.contentRange
-        guard content.lowerBound >= 0, content.upperBound <= bytes.count else { return false }
+        guard content.lowerBound >= bounds.lowerBound, content.upperBound <= end else { return false }
         if !token.hasEscapes {
             guard content.count == name.count else { return false }
             var k = 0

@@ -35,7 +35,9 @@ public struct JSONScanner {
     /// The byte at `index`; every caller has checked `index < end`.
     @inline(__always)
     func byte(_ index: Int) -> UInt8 {
-        base.load(fromByteOffset: index, as: UInt8.self)
+        // Debug builds (and so the malformed-input tests) trap on any read outside the window.
+        assert(index >= bounds.lowerBound && index < end, "JSONScanner read outside its window")
+        return base.load(fromByteOffset: index, as: UInt8.self)
     }
 
     // MARK: - Documents
@@ -201,6 +203,7 @@ public struct JSONScanner {
         while true {
             if end - i >= 8 {
                 // Fast path, 8 bytes at a time; the lowest flagged byte is exact, so jump straight to it.
+                assert(i >= bounds.lowerBound && i + 8 <= end, "JSONScanner read outside its window")
                 let chunk = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian
                 let mask = JSONScanner.attentionMask(chunk)
                 if mask == 0 {
