@@ -1,10 +1,15 @@
 /// A Jupyter kernel channel. The raw value is the name used on the wire (WebSocket `channel` field,
 /// v1 channel part, connection file `<name>_port`).
 public enum Channel: String, Sendable, Hashable, CaseIterable {
+    /// Requests and replies (execute, complete, inspect, kernel_info, comm_*).
     case shell
+    /// Kernel broadcasts: status, streams, display data, errors.
     case iopub
+    /// Kernel asks the client for input (`input_request` / `input_reply`).
     case stdin
+    /// Out-of-band requests: interrupt, shutdown, debug.
     case control
+    /// Heartbeat (raw echo, no Jupyter messages).
     case hb
 
     /// Parses a channel from its exact wire name given as raw bytes (no quotes, no escapes).

@@ -47,7 +47,7 @@ public struct HeaderFields: Sendable, Equatable {
         guard index < scanner.bounds.upperBound else {
             throw ProtocolError(.truncated, "header is missing", offset: index)
         }
-        guard scanner.bytes[index] == UInt8(ascii: "{") else {
+        guard scanner.byte(index) == UInt8(ascii: "{") else {
             throw ProtocolError(.wrongType, "header is not an object", offset: index)
         }
         var fields = HeaderFields(object: index..<index)
@@ -59,7 +59,7 @@ public struct HeaderFields: Sendable, Equatable {
                 continue
             }
             let valueStart = cursor.position
-            guard scanner.bytes[valueStart] == UInt8(ascii: "\"") else {
+            guard scanner.byte(valueStart) == UInt8(ascii: "\"") else {
                 throw ProtocolError(.wrongType, "header.\(which.name) is not a string", offset: valueStart)
             }
             let token = try scanner.scanString(at: valueStart)

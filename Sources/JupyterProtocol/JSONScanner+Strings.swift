@@ -4,18 +4,45 @@ extension JSONScanner {
     /// `"msg\u005ftype"` equals `msg_type` exactly as a Python or JavaScript peer would read it.
     /// `token` must have been produced by this scanner's buffer.
     public func string(_ token: JSONStringToken, equals name: StaticString) -> Bool {
-        string(token, equals: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        let content = token.contentRange
+        if !token.hasEscapes && content.lowerBound >= bounds.lowerBound && content.upperBound <= end {
+            return rawBytes(content, equal: name)
+        }
+        return string(token, equals: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// Compares `range` (inside the buffer) with `name` using at most two overlapping word loads for
+    /// lengths 4...16, which is how every key the gateway looks up is matched on the hot path.
+    @inline(__always)
+    func rawBytes(_ range: Range<Int>, equal name: StaticString) -> Bool {
+        let n = range.count
+        guard n == name.utf8CodeUnitCount else { return false }
+        let a = base + range.lowerBound
+        let b = UnsafeRawPointer(name.utf8Start)
+        switch n {
+        case 8...16:
+            return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                && a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        case 4..<8:
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        default:
+            for k in 0..<n where a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) {
+                return false
+            }
+            return true
+        }
     }
 
     /// True when the decoded value of `token` equals the bytes of `name`.
     public func string(_ token: JSONStringToken, equals name: UnsafeRawBufferPointer) -> Bool {
         let content = token.contentRange
-        guard content.lowerBound >= 0, content.upperBound <= bytes.count else { return false }
+        guard content.lowerBound >= bounds.lowerBound, content.upperBound <= end else { return false }
         if !token.hasEscapes {
             guard content.count == name.count else { return false }
             var k = 0
             for i in content {
-                if bytes[i] != name[k] { return false }
+                if byte(i) != name[k] { return false }
                 k += 1
             }
             return true
@@ -53,14 +80,14 @@ extension JSONScanner {
         var i = content.lowerBound
         let stop = content.upperBound
         while i < stop {
-            let b = bytes[i]
+            let b = byte(i)
             guard b == UInt8(ascii: "\\") else {
                 out.append(b)
                 i += 1
                 continue
             }
             guard i + 1 < stop else { throw ProtocolError(.invalidEscape, "truncated escape", offset: i) }
-            let e = bytes[i + 1]
+            let e = byte(i + 1)
             i += 2
             switch e {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
@@ -74,7 +101,7 @@ extension JSONScanner {
                 var scalar = try hex4(at: i)
                 i += 4
                 if scalar >= 0xD800 && scalar <= 0xDBFF {
-                    guard stop - i >= 6, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                    guard stop - i >= 6, byte(i) == UInt8(ascii: "\\"), byte(i + 1) == UInt8(ascii: "u") else {
                         throw ProtocolError(.invalidEscape, "unpaired high surrogate escape", offset: i)
                     }
                     let low = try hex4(at: i + 2)

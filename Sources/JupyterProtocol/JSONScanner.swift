@@ -16,15 +16,29 @@ public struct JSONScanner {
     public let bytes: UnsafeRawBufferPointer
     /// The window being scanned; nothing outside it is read.
     public let bounds: Range<Int>
+    /// Non-optional base so byte reads carry no nil check; a static empty string when `bytes` is empty
+    /// (then `end` is 0 and nothing is ever read).
+    let base: UnsafeRawPointer
+    /// `bounds.upperBound`, stored because it is compared on every byte.
+    let end: Int
 
     /// Creates a scanner over `bytes`, restricted to `range` (clamped to the buffer) or the whole buffer.
     public init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>? = nil) {
         self.bytes = bytes
         let all = 0..<bytes.count
         self.bounds = range.map { $0.clamped(to: all) } ?? all
+        self.end = bounds.upperBound
+        let empty: StaticString = ""
+        self.base = bytes.baseAddress ?? UnsafeRawPointer(empty.utf8Start)
     }
 
-    @usableFromInline var end: Int { bounds.upperBound }
+    /// The byte at `index`; every caller has checked `index < end`.
+    @inline(__always)
+    func byte(_ index: Int) -> UInt8 {
+        // Debug builds (and so the malformed-input tests) trap on any read outside the window.
+        assert(index >= bounds.lowerBound && index < end, "JSONScanner read outside its window")
+        return base.load(fromByteOffset: index, as: UInt8.self)
+    }
 
     // MARK: - Documents
 
@@ -47,7 +61,7 @@ public struct JSONScanner {
     ) throws(ProtocolError) {
         let start = skipWhitespace(bounds.lowerBound)
         guard start < end else { throw ProtocolError(.truncated, "empty JSON document", offset: start) }
-        guard bytes[start] == UInt8(ascii: "{") else {
+        guard byte(start) == UInt8(ascii: "{") else {
             throw ProtocolError(.wrongType, "JSON document is not an object", offset: start)
         }
         var cursor = ObjectCursor(scanner: self, openBrace: start, depth: 1)
@@ -73,7 +87,7 @@ public struct JSONScanner {
     public func skipWhitespace(_ index: Int) -> Int {
         var i = index
         while i < end {
-            let b = bytes[i]
+            let b = byte(i)
             guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return i }
             i += 1
         }
@@ -84,7 +98,7 @@ public struct JSONScanner {
     /// `depth` is the number of containers already open around it (0 for a document's root).
     public func skipValue(at index: Int, depth: Int) throws(ProtocolError) -> Int {
         guard index < end else { throw ProtocolError(.truncated, "JSON value expected", offset: index) }
-        switch bytes[index] {
+        switch byte(index) {
         case UInt8(ascii: "\""):
             return try scanString(at: index).range.upperBound
         case UInt8(ascii: "{"):
@@ -117,12 +131,12 @@ public struct JSONScanner {
     private func skipArray(at index: Int, depth: Int) throws(ProtocolError) -> Int {
         var i = skipWhitespace(index + 1)
         guard i < end else { throw ProtocolError(.truncated, "unterminated array", offset: i) }
-        if bytes[i] == UInt8(ascii: "]") { return i + 1 }
+        if byte(i) == UInt8(ascii: "]") { return i + 1 }
         while true {
             i = try skipValue(at: i, depth: depth)
             i = skipWhitespace(i)
             guard i < end else { throw ProtocolError(.truncated, "unterminated array", offset: i) }
-            switch bytes[i] {
+            switch byte(i) {
             case UInt8(ascii: ","):
                 i = skipWhitespace(i + 1)
             case UInt8(ascii: "]"):
@@ -137,7 +151,7 @@ public struct JSONScanner {
         let n = literal.utf8CodeUnitCount
         guard end - index >= n else { throw ProtocolError(.truncated, "truncated literal", offset: index) }
         let p = literal.utf8Start
-        for k in 0..<n where bytes[index + k] != p[k] {
+        for k in 0..<n where byte(index + k) != p[k] {
             throw ProtocolError(.invalidLiteral, "invalid literal (expected \(literal))", offset: index + k)
         }
         return index + n
@@ -146,31 +160,31 @@ public struct JSONScanner {
     /// Validates a number starting at `index`; returns the index past it.
     public func scanNumber(at index: Int) throws(ProtocolError) -> Int {
         var i = index
-        if i < end && bytes[i] == UInt8(ascii: "-") { i += 1 }
+        if i < end && byte(i) == UInt8(ascii: "-") { i += 1 }
         guard i < end else { throw ProtocolError(.truncated, "truncated number", offset: i) }
-        let first = bytes[i]
+        let first = byte(i)
         if first == UInt8(ascii: "0") {
             i += 1
         } else if first >= UInt8(ascii: "1") && first <= UInt8(ascii: "9") {
             i += 1
-            while i < end && isDigit(bytes[i]) { i += 1 }
+            while i < end && isDigit(byte(i)) { i += 1 }
         } else {
             throw ProtocolError(.invalidNumber, "invalid number", offset: i)
         }
-        if i < end && bytes[i] == UInt8(ascii: ".") {
+        if i < end && byte(i) == UInt8(ascii: ".") {
             i += 1
-            guard i < end && isDigit(bytes[i]) else {
+            guard i < end && isDigit(byte(i)) else {
                 throw ProtocolError(.invalidNumber, "number needs digits after '.'", offset: i)
             }
-            while i < end && isDigit(bytes[i]) { i += 1 }
+            while i < end && isDigit(byte(i)) { i += 1 }
         }
-        if i < end && (bytes[i] | 0x20) == UInt8(ascii: "e") {
+        if i < end && (byte(i) | 0x20) == UInt8(ascii: "e") {
             i += 1
-            if i < end && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
-            guard i < end && isDigit(bytes[i]) else {
+            if i < end && (byte(i) == UInt8(ascii: "+") || byte(i) == UInt8(ascii: "-")) { i += 1 }
+            guard i < end && isDigit(byte(i)) else {
                 throw ProtocolError(.invalidNumber, "number needs digits in its exponent", offset: i)
             }
-            while i < end && isDigit(bytes[i]) { i += 1 }
+            while i < end && isDigit(byte(i)) { i += 1 }
         }
         return i
     }
@@ -181,20 +195,31 @@ public struct JSONScanner {
 
     /// Validates the string token starting at `index` (which must be a quote) and returns its location.
     public func scanString(at index: Int) throws(ProtocolError) -> JSONStringToken {
-        guard index < end, bytes[index] == UInt8(ascii: "\"") else {
+        guard index < end, byte(index) == UInt8(ascii: "\"") else {
             throw ProtocolError(.unexpectedCharacter, "string expected", offset: index)
         }
         var i = index + 1
         var escapes = false
         while true {
-            // Fast path: printable ASCII that needs no attention.
-            while i < end {
-                let b = bytes[i]
-                guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") else { break }
-                i += 1
+            if end - i >= 8 {
+                // Fast path, 8 bytes at a time; the lowest flagged byte is exact, so jump straight to it.
+                assert(i >= bounds.lowerBound && i + 8 <= end, "JSONScanner read outside its window")
+                let chunk = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian
+                let mask = JSONScanner.attentionMask(chunk)
+                if mask == 0 {
+                    i += 8
+                    continue
+                }
+                i += mask.trailingZeroBitCount >> 3
+            } else {
+                while i < end {
+                    let b = byte(i)
+                    guard b >= 0x20, b < 0x80, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") else { break }
+                    i += 1
+                }
+                guard i < end else { throw ProtocolError(.truncated, "unterminated string", offset: index) }
             }
-            guard i < end else { throw ProtocolError(.truncated, "unterminated string", offset: index) }
-            let b = bytes[i]
+            let b = byte(i)
             if b == UInt8(ascii: "\"") {
                 return JSONStringToken(range: index..<(i + 1), hasEscapes: escapes)
             } else if b == UInt8(ascii: "\\") {
@@ -208,10 +233,25 @@ public struct JSONScanner {
         }
     }
 
+    /// High bits set for bytes of `chunk` (little-endian order) that are `"`, `\\`, below 0x20 or at least
+    /// 0x80. The lowest set bit is exact; bits above it may be spurious (borrow propagation). Zero means
+    /// all 8 bytes are plain string content.
+    @inline(__always)
+    static func attentionMask(_ chunk: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = chunk ^ (ones &* 0x22)
+        let backslash = chunk ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = chunk &- (ones &* 0x20)  // high bit set for bytes below 0x20 (and for >= 0xA0)
+        return (hasQuote | hasBackslash | hasControl | chunk) & highs
+    }
+
     /// Validates the escape at `index` (a backslash); returns the index after it.
     private func scanEscape(at index: Int) throws(ProtocolError) -> Int {
         guard index + 1 < end else { throw ProtocolError(.truncated, "truncated escape", offset: index) }
-        switch bytes[index + 1] {
+        switch byte(index + 1) {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             return index + 2
@@ -221,7 +261,7 @@ public struct JSONScanner {
                 throw ProtocolError(.invalidEscape, "unpaired low surrogate escape", offset: index)
             }
             guard unit >= 0xD800 && unit <= 0xDBFF else { return index + 6 }
-            guard index + 7 < end, bytes[index + 6] == UInt8(ascii: "\\"), bytes[index + 7] == UInt8(ascii: "u") else {
+            guard index + 7 < end, byte(index + 6) == UInt8(ascii: "\\"), byte(index + 7) == UInt8(ascii: "u") else {
                 throw ProtocolError(.invalidEscape, "unpaired high surrogate escape", offset: index)
             }
             let low = try hex4(at: index + 8)
@@ -239,7 +279,7 @@ public struct JSONScanner {
         guard end - index >= 4 else { throw ProtocolError(.invalidEscape, "truncated \\u escape", offset: index) }
         var value: UInt32 = 0
         for k in 0..<4 {
-            let b = bytes[index + k]
+            let b = byte(index + k)
             let digit: UInt8
             switch b {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
@@ -254,7 +294,7 @@ public struct JSONScanner {
 
     /// Validates one multi-byte UTF-8 sequence whose lead byte is at `index`; returns the index after it.
     private func scanUTF8Sequence(at index: Int) throws(ProtocolError) -> Int {
-        let lead = bytes[index]
+        let lead = byte(index)
         let length: Int
         var lowerSecond: UInt8 = 0x80
         var upperSecond: UInt8 = 0xBF
@@ -269,13 +309,13 @@ public struct JSONScanner {
         default: throw ProtocolError(.invalidUTF8, "invalid UTF-8 lead byte", offset: index)
         }
         guard end - index >= length else { throw ProtocolError(.invalidUTF8, "truncated UTF-8 sequence", offset: index) }
-        let second = bytes[index + 1]
+        let second = byte(index + 1)
         guard second >= lowerSecond && second <= upperSecond else {
             throw ProtocolError(.invalidUTF8, "invalid UTF-8 continuation byte", offset: index + 1)
         }
         var k = 2
         while k < length {
-            guard bytes[index + k] & 0xC0 == 0x80 else {
+            guard byte(index + k) & 0xC0 == 0x80 else {
                 throw ProtocolError(.invalidUTF8, "invalid UTF-8 continuation byte", offset: index + k)
             }
             k += 1
@@ -302,11 +342,12 @@ struct ObjectCursor {
 
     /// Returns the next key and leaves `position` at the first byte of its value, or returns nil after
     /// consuming the closing brace.
+    @inline(__always)
     mutating func nextKey() throws(ProtocolError) -> JSONStringToken? {
         let s = scanner
         var i = s.skipWhitespace(position)
         guard i < s.end else { throw ProtocolError(.truncated, "unterminated object", offset: i) }
-        var b = s.bytes[i]
+        var b = s.byte(i)
         if b == UInt8(ascii: "}") {
             position = i + 1
             return nil
@@ -317,7 +358,7 @@ struct ObjectCursor {
             }
             i = s.skipWhitespace(i + 1)
             guard i < s.end else { throw ProtocolError(.truncated, "unterminated object", offset: i) }
-            b = s.bytes[i]
+            b = s.byte(i)
         }
         guard b == UInt8(ascii: "\"") else {
             throw ProtocolError(.unexpectedCharacter, "expected a string key in object", offset: i)
@@ -325,7 +366,7 @@ struct ObjectCursor {
         let key = try s.scanString(at: i)
         i = s.skipWhitespace(key.range.upperBound)
         guard i < s.end else { throw ProtocolError(.truncated, "unterminated object", offset: i) }
-        guard s.bytes[i] == UInt8(ascii: ":") else {
+        guard s.byte(i) == UInt8(ascii: ":") else {
             throw ProtocolError(.unexpectedCharacter, "expected ':' after object key", offset: i)
         }
         i = s.skipWhitespace(i + 1)

@@ -150,7 +150,7 @@ public enum LegacyWebSocketCodec {
     static func decodeMessageJSON(_ s: JSONScanner, buffers: [Range<Int>]) throws(ProtocolError) -> WebSocketMessageLayout {
         let start = s.skipWhitespace(s.bounds.lowerBound)
         guard start < s.bounds.upperBound else { throw ProtocolError(.truncated, "empty message", offset: start) }
-        guard s.bytes[start] == UInt8(ascii: "{") else {
+        guard s.byte(start) == UInt8(ascii: "{") else {
             throw ProtocolError(.wrongType, "message is not a JSON object", offset: start)
         }
         var seen: UInt8 = 0
@@ -170,7 +170,7 @@ public enum LegacyWebSocketCodec {
             }
             seen |= which.bit
             let valueStart = cursor.position
-            let first = s.bytes[valueStart]
+            let first = s.byte(valueStart)
             switch which {
             case .header:
                 let fields = try HeaderFields.scan(s, at: valueStart, depth: 2)

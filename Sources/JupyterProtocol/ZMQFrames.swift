@@ -17,8 +17,11 @@ public enum ZMQFrames {
 
     /// Calls `body` once per frame in wire order; `more` is false only for the last frame.
     /// The buffers passed to `body` are valid only during that call. Rethrows what `body` throws.
-    public static func forEachFrame<E: Error>(
-        identities: [UnsafeRawBufferPointer], signature: HMACSignature, parts: MessageParts,
+    /// `identities` may be any collection (`[]`, `CollectionOfOne(id)`, an array slice) so that sending
+    /// needs no allocation; a DEALER socket sends none, a ROUTER socket the peer's routing id.
+    @inlinable
+    public static func forEachFrame<Identities: Collection<UnsafeRawBufferPointer>, E: Error>(
+        identities: Identities, signature: HMACSignature, parts: MessageParts,
         _ body: (_ frame: UnsafeRawBufferPointer, _ more: Bool) throws(E) -> Void
     ) throws(E) {
         for identity in identities { try body(identity, true) }
@@ -37,7 +40,9 @@ public enum ZMQFrames {
         var result: [[UInt8]] = []
         result.reserveCapacity(frameCount(identities: identities.count, buffers: parts.buffers.count))
         for identity in identities { result.append(identity) }
-        forEachFrame(identities: [], signature: signature, parts: parts) { frame, _ in result.append(Array(frame)) }
+        forEachFrame(identities: EmptyCollection(), signature: signature, parts: parts) { frame, _ in
+            result.append(Array(frame))
+        }
         return result
     }
 }

@@ -208,3 +208,29 @@ import Testing
         #expect(value(fields.msgType, bytes) == "\"execute_request\"")
     }
 }
+
+@Suite struct ScannerFastPathTests {
+    @Test func chunkCheckNeverMissesABytePathCharacter() {
+        // The 8-byte mask's lowest flagged byte must be exactly the first quote, backslash, control or
+        // non-ASCII byte, and a clean chunk must give zero; a second special byte sits at a random place.
+        func needs(_ b: UInt8) -> Bool { b < 0x20 || b >= 0x80 || b == 0x22 || b == 0x5C }
+        var rng = SeededGenerator(state: 42)
+        for value in 0...255 {
+            for position in 0..<8 {
+                for _ in 0..<8 {
+                    var chunk = [UInt8](repeating: 0, count: 8)
+                    for k in 0..<8 { chunk[k] = UInt8.random(in: 0x20...0x7E, using: &rng) }
+                    chunk[position] = UInt8(value)
+                    if Bool.random(using: &rng) { chunk[Int.random(in: 0..<8, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                    let word = chunk.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
+                    let mask = JSONScanner.attentionMask(word)
+                    if let first = chunk.firstIndex(where: needs) {
+                        #expect(mask.trailingZeroBitCount / 8 == first, "\(chunk)")
+                    } else {
+                        #expect(mask == 0, "\(chunk)")
+                    }
+                }
+            }
+        }
+    }
+}
