@@ -1,1 +1,104 @@
-print("kernel-gateway: not yet serving")
+import EventLoop
+import Foundation
+import Gateway
+import Glibc
+import Logging
+
+// Signals are blocked before any thread starts so they are only ever seen through the signalfd.
+do {
+    try SignalWatcher.block([SIGINT, SIGTERM, SIGHUP])
+} catch {
+    FileHandle.standardError.write(Data("kernel-gateway: \(error)\n".utf8))
+    exit(1)
+}
+// Writes to peers that went away must fail with EPIPE, not kill the gateway.
+signal(SIGPIPE, SIG_IGN)
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "users" {
+    exit(UsersCommand.run(Array(arguments.dropFirst())))
+}
+
+let environment = ProcessInfo.processInfo.environment
+let configuration: GatewayConfiguration
+do {
+    switch try GatewayConfiguration.load(arguments: arguments, environment: environment, readFile: { path in
+        guard let data = FileManager.default.contents(atPath: path) else { throw GatewayError("cannot read \(path)") }
+        return data
+    }) {
+    case .help:
+        print(GatewayConfiguration.helpText, terminator: "")
+        exit(0)
+    case .run(let loaded):
+        configuration = loaded
+    }
+} catch {
+    FileHandle.standardError.write(Data("kernel-gateway: \(error)\n".utf8))
+    exit(2)
+}
+
+LoggingSystem.bootstrap(JSONLinesLogHandler(minimumLevel: Logger.Level(name: configuration.logLevel) ?? .info))
+let logger = Logger(label: "kernel-gateway")
+
+let gateway: Gateway
+do {
+    gateway = try Gateway(configuration: configuration, environment: environment, logger: logger)
+} catch {
+    logger.critical("cannot start", metadata: ["error": "\(error)"])
+    exit(1)
+}
+
+let signalLoop: EventLoop
+do { signalLoop = try EventLoop(index: 99) } catch {
+    logger.critical("cannot start the signal loop", metadata: ["error": "\(error)"])
+    exit(1)
+}
+
+let port: Int
+do {
+    port = try await gateway.start()
+} catch {
+    logger.critical("cannot listen", metadata: ["error": "\(error)"])
+    exit(1)
+}
+
+let host = configuration.ip.contains(":") ? "[\(configuration.ip)]" : configuration.ip
+let url = "http://\(host):\(port)\(configuration.baseURL)"
+if let token = gateway.sharedToken, configuration.token == nil {
+    // Like Jupyter: a generated token is shown once, on stdout, never in the log.
+    print("KernelGateway is running at \(url)?token=\(token)")
+} else {
+    print("KernelGateway is running at \(url)")
+}
+fflush(stdout)
+
+await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+    signalLoop.execute {
+        let stopping = Mutex(false)
+        do {
+            _ = try SignalWatcher(loop: signalLoop) { signal in
+                if signal == SIGHUP {
+                    logger.info("SIGHUP: reloading")
+                    Task { await gateway.reload() }
+                    return
+                }
+                let first = stopping.withLock { old in
+                    defer { old = true }
+                    return !old
+                }
+                guard first else { return }
+                logger.info("stopping on signal", metadata: ["signal": "\(signal)"])
+                Task {
+                    await gateway.stop()
+                    finished.resume()
+                }
+            }
+        } catch {
+            logger.critical("cannot watch signals", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}
+exit(0)
+
+import Synchronization

@@ -1,0 +1,213 @@
+import Authorization
+import EventLoop
+import Foundation
+import HTTPServer
+import JupyterProtocol
+import KernelRuntime
+import Logging
+import Synchronization
+
+/// The whole gateway: event loops, kernel manager, HTTP server, policy, audit log, culler. Built from a
+/// `GatewayConfiguration`; `start()` binds and serves, `stop()` shuts down gracefully (stop accepting, tell
+/// clients, shut kernels down, remove connection files), `reload()` re-reads users, policy and kernelspecs.
+public final class Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    private let group: EventLoopGroup
+    private let manager: KernelManager
+    private let registry = KernelRegistry()
+    private let policy: PolicyStore
+    private let audit: AuditLog
+    private let metrics = GatewayMetrics()
+    private let responder: GatewayResponder
+    private let logger: Logger
+    private let server = Mutex<HTTPServer?>(nil)
+    private let cullTask = Mutex<Task<Void, Never>?>(nil)
+    /// The shared token in single-user mode (generated when not configured), for printing once at startup.
+    public let sharedToken: String?
+
+    /// Builds every component; nothing listens yet.
+    /// - Throws: `GatewayError` naming the file or setting that is wrong.
+    public init(configuration: GatewayConfiguration, environment: [String: String], logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let (policy, authenticator, token) = try Gateway.loadIdentity(configuration)
+        sharedToken = token
+        self.policy = PolicyStore(policy: policy, authenticator: authenticator)
+        do { audit = try AuditLog(path: configuration.auditLog) } catch {
+            throw GatewayError("\(error)")
+        }
+        group = try EventLoopGroup(count: configuration.loops == 0 ? EventLoopGroup.defaultLoopCount : configuration.loops)
+        let paths = JupyterPaths(environment: environment, environmentPrefix: nil)
+        let runtime = configuration.runtimeDirectory ?? paths.runtimeDirectory ?? "/tmp/kernel-gateway-runtime"
+        var lifecycle = KernelLifecycle.Configuration()
+        lifecycle.startupTimeout = .seconds(60)
+        let managerConfiguration = KernelManager.Configuration(
+            catalog: .init(environment: environment, extraDirectories: configuration.kernelspecDirectories,
+                           allowedNames: Set(configuration.allowedKernelspecs.map { $0.lowercased() }),
+                           defaultKernelName: configuration.defaultKernelName),
+            runtimeDirectory: runtime, gatewayEnvironment: environment,
+            environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
+            lifecycle: lifecycle, maxKernels: configuration.maxKernels)
+        do {
+            manager = try KernelManager(group: group, configuration: managerConfiguration, logger: logger)
+        } catch {
+            group.shutdown()
+            throw GatewayError("cannot start the kernel manager: \(error)")
+        }
+        let hubLimits = ChannelHub.Limits(
+            replayBufferBytes: configuration.replayBufferBytes,
+            webSocket: .init(maxMessageBytes: configuration.maxMessageBytes,
+                             pingInterval: .seconds(configuration.pingIntervalSeconds),
+                             outboundHighWaterMark: configuration.outboundQueueBytes,
+                             outboundHardLimit: configuration.outboundQueueBytes * 2))
+        responder = GatewayResponder(configuration: configuration, registry: registry, manager: manager,
+                                     policy: self.policy, audit: audit, hubLimits: hubLimits, metrics: metrics,
+                                     logger: logger)
+    }
+
+    /// Single-user mode unless a users file is given: the configured token, or a fresh one.
+    private static func loadIdentity(_ configuration: GatewayConfiguration) throws -> (Policy, Authenticator?, String?) {
+        var policy = Policy.default
+        if let path = configuration.policyFile {
+            policy = try loadPolicy(path)
+        }
+        if configuration.noAuth { return (policy, nil, nil) }
+        if let path = configuration.usersFile {
+            return (policy, .users(try loadUsers(path)), nil)
+        }
+        let token = configuration.token ?? Tokens.generate()
+        guard let authenticator = SharedTokenAuthenticator(token: token) else {
+            throw GatewayError("--token must not be empty")
+        }
+        return (policy, .sharedToken(authenticator), token)
+    }
+
+    static func loadPolicy(_ path: String) throws -> Policy {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw GatewayError("cannot read policy file \(path)")
+        }
+        do { return try Policy(fileContents: Array(bytes)) } catch {
+            throw GatewayError("policy file \(path): \(error)")
+        }
+    }
+
+    static func loadUsers(_ path: String) throws -> UserStore {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw GatewayError("cannot read users file \(path)")
+        }
+        do { return try UserStore(fileContents: Array(bytes)) } catch {
+            throw GatewayError("users file \(path): \(error)")
+        }
+    }
+
+    /// Binds (trying following ports when busy, up to `portRetries`) and starts serving. Returns the port.
+    public func start() async throws -> Int {
+        let registry = self.registry
+        let responder = self.responder
+        await manager.observe { event in
+            guard case .removed(let id) = event, let record = registry.remove(id) else { return }
+            let hub = record.hub
+            hub.loop.execute { hub.close(reason: "kernel shut down") }
+            Task { await responder.sessions.removeSessions(ofKernel: id) }
+        }
+        var lastError: Error?
+        for attempt in 0...configuration.portRetries {
+            let port = configuration.port == 0 ? 0 : configuration.port + attempt
+            let serverConfiguration = HTTPServerConfiguration(
+                host: configuration.ip, port: port,
+                limits: .init(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes),
+                idleTimeoutSeconds: configuration.idleTimeoutSeconds)
+            do {
+                let server = try HTTPServer(group: group, configuration: serverConfiguration, responder: responder, logger: logger)
+                try await server.start()
+                self.server.withLock { $0 = server }
+                startCuller()
+                logger.info("serving", metadata: ["ip": configuration.ip, "port": "\(server.port)",
+                                                  "base_url": configuration.baseURL])
+                return server.port
+            } catch let error as SystemError where error.code == EADDRINUSE {
+                logger.warning("port busy, trying the next", metadata: ["port": "\(port)"])
+                lastError = error
+            }
+        }
+        throw GatewayError("no free port from \(configuration.port) to \(configuration.port + configuration.portRetries): \(lastError.map { "\($0)" } ?? "")")
+    }
+
+    /// Graceful stop: stop accepting, close clients with "going away", shut every kernel down (shutdown_request,
+    /// SIGTERM, SIGKILL), remove connection files, stop the loops.
+    public func stop() async {
+        logger.info("stopping")
+        cullTask.withLock { $0?.cancel() }
+        if let server = server.withLock({ $0 }) { await server.stop() }
+        for record in registry.all {
+            let hub = record.hub
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                hub.loop.execute {
+                    hub.close(reason: "the gateway is shutting down")
+                    done.resume()
+                }
+            }
+        }
+        await manager.shutdownAll()
+        // Let close frames and final writes leave before the loops stop.
+        try? await Task.sleep(for: .milliseconds(100))
+        group.shutdown()
+        logger.info("stopped")
+    }
+
+    /// SIGHUP: re-read the users and policy files (a broken file is rejected with a log line and the old one
+    /// stays), rediscover kernelspecs, reopen the audit log. Open connections stay.
+    public func reload() async {
+        do {
+            var newPolicy: Policy?
+            if let path = configuration.policyFile { newPolicy = try Gateway.loadPolicy(path) }
+            var newAuthenticator: Authenticator?
+            if let path = configuration.usersFile { newAuthenticator = .users(try Gateway.loadUsers(path)) }
+            policy.replace(policy: newPolicy, authenticator: newAuthenticator)
+            logger.info("reloaded users and policy")
+        } catch {
+            logger.error("reload rejected; the previous users and policy stay in force", metadata: ["error": "\(error)"])
+        }
+        await manager.reloadKernelSpecs()
+        audit.reopen()
+    }
+
+    private func startCuller() {
+        guard configuration.cullIdleTimeout > 0 else { return }
+        let configuration = self.configuration
+        let registry = self.registry
+        let manager = self.manager
+        let audit = self.audit
+        let logger = self.logger
+        let task = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(configuration.cullInterval))
+                if Task.isCancelled { return }
+                let now = UTCTimestamp.now().seconds
+                for record in registry.all {
+                    let kernel = record.kernel
+                    let idleSeconds = now - (await kernel.lastActivity).seconds
+                    let state = await kernel.executionState
+                    guard idleSeconds >= Int64(configuration.cullIdleTimeout) else { continue }
+                    if state == .busy && !configuration.cullBusy { continue }
+                    if record.hub.connectionCount > 0 && !configuration.cullConnected { continue }
+                    logger.info("culling idle kernel", metadata: ["kernel_id": kernel.id, "idle_seconds": "\(idleSeconds)"])
+                    audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: nil, action: "cull",
+                                            resource: "kernels/\(kernel.id)", outcome: .allowed,
+                                            reason: "idle for \(idleSeconds) s"))
+                    try? await manager.shutdownKernel(id: kernel.id)
+                }
+            }
+        }
+        cullTask.withLock { $0 = task }
+    }
+}
+
+/// A configuration or startup problem, with a message naming the file or setting.
+public struct GatewayError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+import Glibc

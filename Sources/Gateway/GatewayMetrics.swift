@@ -1,0 +1,125 @@
+import HTTPServer
+import Synchronization
+
+/// Prometheus metrics of the gateway (`GET /metrics`, text format 0.0.4). Counters and histograms updated by the
+/// REST layer live here behind a mutex (control path only); per-message counters live in each `ChannelHub` on its
+/// loop and are collected when the page is rendered, so the message path takes no lock.
+final class GatewayMetrics: Sendable {
+    struct Histogram {
+        static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+        var buckets = [Int](repeating: 0, count: Histogram.bounds.count)
+        var count = 0
+        var sum = 0.0
+
+        mutating func observe(_ value: Double) {
+            count += 1
+            sum += value
+            for (i, bound) in Histogram.bounds.enumerated() where value <= bound { buckets[i] += 1 }
+        }
+    }
+
+    private struct State {
+        var requests: [String: Histogram] = [:]          // "route\0method" → latency
+        var responses: [String: Int] = [:]               // "route\0method\0code" → count
+        var kernelStarts: [String: Histogram] = [:]      // kernelspec → start duration
+        var kernelStartFailures = 0
+        var kernelRestarts: [String: Int] = [:]
+        var denials: [String: Int] = [:]
+        var authenticationFailures = 0
+    }
+
+    private let state = Mutex(State())
+
+    func recordRequest(route: String, method: String, status: HTTPStatus, seconds: Double) {
+        state.withLock {
+            $0.requests["\(route)\u{0}\(method)", default: Histogram()].observe(seconds)
+            $0.responses["\(route)\u{0}\(method)\u{0}\(status.code)", default: 0] += 1
+        }
+    }
+
+    func recordKernelStart(kernelspec: String, seconds: Double) {
+        state.withLock { $0.kernelStarts[kernelspec, default: Histogram()].observe(seconds) }
+    }
+
+    func recordKernelStartFailure() { state.withLock { $0.kernelStartFailures += 1 } }
+    func recordKernelRestart(kernelspec: String) { state.withLock { $0.kernelRestarts[kernelspec, default: 0] += 1 } }
+    func recordDenial(reason: String) { state.withLock { $0.denials[reason, default: 0] += 1 } }
+    func recordAuthenticationFailure() { state.withLock { $0.authenticationFailures += 1 } }
+
+    /// The metrics page. `kernelStates` is keyed "kernelspec\0state".
+    func render(kernelStates: [String: Int], hubCounters: [ChannelHub.Counters], connections: Int) -> String {
+        let s = state.withLock { $0 }
+        var out = ""
+        func header(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func label(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+        func histogram(_ name: String, _ labels: String, _ h: Histogram) {
+            let sep = labels.isEmpty ? "" : ","
+            for (i, bound) in Histogram.bounds.enumerated() {
+                out += "\(name)_bucket{\(labels)\(sep)le=\"\(bound)\"} \(h.buckets[i])\n"
+            }
+            out += "\(name)_bucket{\(labels)\(sep)le=\"+Inf\"} \(h.count)\n"
+            out += "\(name)_sum{\(labels)} \(h.sum)\n\(name)_count{\(labels)} \(h.count)\n"
+        }
+
+        header("kernel_gateway_kernels", "gauge", "Running kernels by kernelspec and execution state.")
+        for key in kernelStates.keys.sorted() {
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            out += "kernel_gateway_kernels{kernelspec=\"\(label(parts[0]))\",state=\"\(label(parts.count > 1 ? parts[1] : ""))\"} \(kernelStates[key] ?? 0)\n"
+        }
+        header("kernel_gateway_websocket_connections", "gauge", "Open kernel WebSocket connections.")
+        out += "kernel_gateway_websocket_connections \(connections)\n"
+
+        var inbound = [0, 0, 0, 0], outbound = [0, 0, 0, 0]
+        var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0
+        for c in hubCounters {
+            for i in 0..<4 { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
+            denied += c.denied; malformed += c.malformed; queueFull += c.queueFull; unroutable += c.unroutable
+            replayed += c.replayed; replayDropped += c.replayDropped
+        }
+        let channels = ["shell", "control", "stdin", "iopub"]
+        header("kernel_gateway_messages_total", "counter", "Channel messages bridged, by channel and direction (running kernels).")
+        for i in 0..<4 {
+            out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_kernel\"} \(inbound[i])\n"
+            out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_client\"} \(outbound[i])\n"
+        }
+        header("kernel_gateway_channel_denials_total", "counter", "Channel messages denied by the permission check.")
+        out += "kernel_gateway_channel_denials_total \(denied)\n"
+        header("kernel_gateway_channel_errors_total", "counter", "Channel messages not forwarded, by reason.")
+        out += "kernel_gateway_channel_errors_total{reason=\"malformed\"} \(malformed)\n"
+        out += "kernel_gateway_channel_errors_total{reason=\"kernel_queue_full\"} \(queueFull)\n"
+        out += "kernel_gateway_channel_errors_total{reason=\"unroutable_reply\"} \(unroutable)\n"
+        header("kernel_gateway_replay_messages_total", "counter", "Messages replayed to reconnecting sessions, or dropped from full replay buffers.")
+        out += "kernel_gateway_replay_messages_total{outcome=\"replayed\"} \(replayed)\n"
+        out += "kernel_gateway_replay_messages_total{outcome=\"dropped\"} \(replayDropped)\n"
+
+        header("kernel_gateway_http_denials_total", "counter", "HTTP requests denied by policy, by reason.")
+        for key in s.denials.keys.sorted() { out += "kernel_gateway_http_denials_total{reason=\"\(label(key))\"} \(s.denials[key] ?? 0)\n" }
+        header("kernel_gateway_authentication_failures_total", "counter", "Requests with a missing or invalid token.")
+        out += "kernel_gateway_authentication_failures_total \(s.authenticationFailures)\n"
+        header("kernel_gateway_kernel_start_failures_total", "counter", "Kernel starts that failed.")
+        out += "kernel_gateway_kernel_start_failures_total \(s.kernelStartFailures)\n"
+        header("kernel_gateway_kernel_restarts_total", "counter", "Kernel restarts requested through the API, by kernelspec.")
+        for key in s.kernelRestarts.keys.sorted() { out += "kernel_gateway_kernel_restarts_total{kernelspec=\"\(label(key))\"} \(s.kernelRestarts[key] ?? 0)\n" }
+        header("kernel_gateway_kernel_start_duration_seconds", "histogram", "Time from start request to kernel ready, by kernelspec.")
+        for key in s.kernelStarts.keys.sorted() { if let h = s.kernelStarts[key] { histogram("kernel_gateway_kernel_start_duration_seconds", "kernelspec=\"\(label(key))\"", h) } }
+        header("kernel_gateway_http_request_duration_seconds", "histogram", "HTTP request latency by route and method.")
+        for key in s.requests.keys.sorted() {
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            if let h = s.requests[key] { histogram("kernel_gateway_http_request_duration_seconds", "route=\"\(label(parts[0]))\",method=\"\(label(parts.count > 1 ? parts[1] : ""))\"", h) }
+        }
+        header("kernel_gateway_http_responses_total", "counter", "HTTP responses by route, method and status code.")
+        for key in s.responses.keys.sorted() {
+            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3 else { continue }
+            out += "kernel_gateway_http_responses_total{route=\"\(label(parts[0]))\",method=\"\(label(parts[1]))\",code=\"\(parts[2])\"} \(s.responses[key] ?? 0)\n"
+        }
+        return out
+    }
+}
+
+import Foundation

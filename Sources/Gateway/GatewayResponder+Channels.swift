@@ -1,0 +1,49 @@
+import Authorization
+import HTTPServer
+import JupyterProtocol
+import KernelRuntime
+
+extension GatewayResponder {
+    /// `GET /api/kernels/{id}/channels`: the WebSocket upgrade. Needs read access to the kernel (every message is
+    /// then checked on its own); the Origin must be allowed (cross-site WebSocket hijacking); the client's
+    /// subprotocol offer decides the wire format. The socket is handed to the kernel's hub on the kernel's loop.
+    func openChannels(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+        let request = context.request
+        if let origin = request.headers["Origin"], !isAllowedOrigin(origin), !isSameOrigin(origin, request) {
+            audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                    action: "connect", resource: "kernels/\(record.id)/channels", outcome: .denied,
+                                    reason: "origin \(origin) not allowed"))
+            return fail(.forbidden, "WebSocket origin \(origin) is not allowed")
+        }
+        let handshake: WebSocketHandshake
+        do {
+            handshake = try WebSocketHandshake(request: request, supportedSubprotocols: [V1WebSocketCodec.subprotocol])
+        } catch {
+            return .response(error.response)
+        }
+        let format: WebSocketSubprotocol = handshake.subprotocol == V1WebSocketCodec.subprotocol ? .v1 : .legacy
+        let requestedSession = request.queryValue("session_id") ?? ""
+        let sessionID = requestedSession.isEmpty || requestedSession.utf8.count > 256 ? MessageID.random() : requestedSession
+        let identity = context.identity
+        let hub = record.hub
+        let connectionID = makeConnectionID()
+        return .upgrade(handshake.response()) { socket in
+            hub.loop.execute {
+                hub.attach(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent, identity: identity,
+                           sessionID: sessionID, format: format, connectionID: connectionID, remoteAddress: nil)
+            }
+        }
+    }
+
+    /// True when the Origin names the host the request was sent to (a page served by this gateway's host).
+    func isSameOrigin(_ origin: String, _ request: HTTPRequest) -> Bool {
+        guard let host = request.headers["Host"] else { return false }
+        return origin == "http://" + host || origin == "https://" + host
+    }
+}

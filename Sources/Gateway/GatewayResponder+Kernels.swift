@@ -1,0 +1,221 @@
+import Authorization
+import HTTPServer
+import JupyterProtocol
+import KernelRuntime
+import EventLoop
+
+extension GatewayResponder {
+    /// The Jupyter kernel model: id, name, last_activity, execution_state, connections.
+    func model(_ record: KernelRecord) async -> KernelJSONValue {
+        let kernel = record.kernel
+        let state = await kernel.executionState
+        let lastActivity = await kernel.lastActivity
+        return .object([
+            "id": .string(kernel.id),
+            "name": .string(kernel.spec.name),
+            "last_activity": .string(lastActivity.iso8601),
+            "execution_state": .string(state.rawValue),
+            "connections": .integer(Int64(record.hub.connectionCount)),
+        ])
+    }
+
+    func listKernels(_ context: RequestContext) async -> HTTPServerResponse {
+        if let denied = authorize(context, .read, .kernels, describing: "kernels") { return denied }
+        let current = policy.current
+        let permissions = current.permissions(for: context.identity)
+        var models: [KernelJSONValue] = []
+        for record in registry.all where current.canRead(permissions, kernel: record.access.snapshot) {
+            models.append(await model(record))
+        }
+        return json(.array(models))
+    }
+
+    func getKernel(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+        return json(await model(record))
+    }
+
+    func startKernel(_ context: RequestContext) async -> HTTPServerResponse {
+        let body: [String: KernelJSONValue]
+        switch bodyObject(context.request) {
+        case .success(let object): body = object
+        case .failure(let error): return error.response
+        }
+        var name: String?
+        switch body["name"] {
+        case nil, .null?: name = nil
+        case .string(let value)?: name = value.isEmpty ? nil : value
+        default: return fail(.badRequest, "'name' must be a string")
+        }
+        var environment: [String: KernelJSONValue] = [:]
+        switch body["env"] {
+        case nil, .null?: break
+        case .object(let values)?: environment = values
+        default: return fail(.badRequest, "'env' must be an object of strings")
+        }
+        switch await launch(name: name, environment: environment, context: context, sessionResource: false) {
+        case .success(let record):
+            var headers = HTTPHeaders()
+            headers.set(name: "Location", value: configuration.baseURL + "api/kernels/" + record.id)
+            return json(await model(record), status: .created, headers: headers)
+        case .failure(let error):
+            return error.response
+        }
+    }
+
+    /// Starts a kernel for the caller (authorization, limits, KERNEL_USERNAME), registers its hub and audits it.
+    func launch(name: String?, environment: [String: KernelJSONValue], context: RequestContext,
+                sessionResource: Bool) async -> Result<KernelRecord, HTTPServerResponseBox> {
+        let owner = context.identity.username
+        let defaultName = await manager.catalog.defaultName
+        let specName = name ?? defaultName ?? ""
+        let owned = registry.count(ownedBy: owner)
+        let resource: Resource = sessionResource
+            ? .newSession(kernelspec: specName, ownedKernelCount: owned)
+            : .newKernel(kernelspec: specName, ownedKernelCount: owned)
+        if let denied = authorize(context, .write, resource, describing: "kernelspec \(specName)") {
+            return .failure(HTTPServerResponseBox(denied))
+        }
+        let kernel: Kernel
+        let startedAt = Monotonic.now
+        do {
+            kernel = try await manager.startKernel(name: name, owner: owner, clientEnvironment: environment,
+                                                   forcedEnvironment: ["KERNEL_USERNAME": owner])
+        } catch let error as KernelManager.ManagerError {
+            metrics.recordKernelStartFailure()
+            let status: HTTPStatus
+            switch error.code {
+            case .unknownKernelSpec: status = .notFound
+            case .invalidRequest: status = .badRequest
+            case .limitReached: status = .forbidden
+            case .startFailed: status = .internalServerError
+            case .notFound: status = .notFound
+            case .shuttingDown: status = .serviceUnavailable
+            }
+            return .failure(HTTPServerResponseBox(fail(status, error.message)))
+        } catch {
+            metrics.recordKernelStartFailure()
+            return .failure(HTTPServerResponseBox(fail(.internalServerError, "kernel failed to start: \(error)")))
+        }
+        metrics.recordKernelStart(kernelspec: kernel.spec.name, seconds: Double(Monotonic.now &- startedAt) / 1e9)
+        let access = KernelAccessBox(owner: owner)
+        let hub = ChannelHub(kernel: kernel, access: access, policy: policy, audit: audit, limits: hubLimits, logger: logger)
+        await kernel.setSink(hub)
+        let record = KernelRecord(kernel: kernel, access: access, hub: hub)
+        registry.add(record)
+        auditKernel(context, "start", kernel.id, detail: kernel.spec.name)
+        return .success(record)
+    }
+
+    func deleteKernel(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        if let denied = authorize(context, .write, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+        do {
+            try await manager.shutdownKernel(id: record.id)
+        } catch {
+            return fail(.notFound, "kernel \(record.id) not found")
+        }
+        auditKernel(context, "shutdown", record.id)
+        return .response(HTTPResponse(status: .noContent))
+    }
+
+    func interruptKernel(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        // Interrupting is kernel-changing traffic, like a control interrupt_request: it needs execute.
+        if let denied = authorize(context, .execute, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+        do {
+            try await record.kernel.interrupt()
+        } catch {
+            return fail(.conflict, "cannot interrupt kernel \(record.id): \(error)")
+        }
+        auditKernel(context, "interrupt", record.id)
+        return .response(HTTPResponse(status: .noContent))
+    }
+
+    func restartKernel(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        if let denied = authorize(context, .write, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+        do {
+            try await record.kernel.restart()
+        } catch {
+            return fail(.internalServerError, "kernel \(record.id) did not restart: \(error)")
+        }
+        metrics.recordKernelRestart(kernelspec: record.kernel.spec.name)
+        auditKernel(context, "restart", record.id)
+        return json(await model(record))
+    }
+
+    // MARK: - Sharing
+
+    func accessModel(_ access: KernelAccess) -> KernelJSONValue {
+        let grants = access.grants.keys.sorted().map { user -> KernelJSONValue in
+            .object(["user": .string(user), "permission": .string(access.grants[user] == .execute ? "execute" : "read")])
+        }
+        return .object(["owner": .string(access.owner), "grants": .array(grants)])
+    }
+
+    func getAccess(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        let access = record.access.snapshot
+        if let denied = authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)") { return denied }
+        return json(accessModel(access))
+    }
+
+    func putAccess(_ context: RequestContext) async -> HTTPServerResponse {
+        let record: KernelRecord
+        switch kernelRecord(context) {
+        case .success(let r): record = r
+        case .failure(let error): return error.response
+        }
+        if let denied = authorize(context, .write, .kernelAccessControl(record.access.snapshot), describing: "access of kernel \(record.id)") { return denied }
+        let body: [String: KernelJSONValue]
+        switch bodyObject(context.request) {
+        case .success(let object): body = object
+        case .failure(let error): return error.response
+        }
+        guard case .string(let user)? = body["user"], !user.isEmpty else { return fail(.badRequest, "'user' must be a non-empty string") }
+        guard case .string(let permission)? = body["permission"] else {
+            return fail(.badRequest, "'permission' must be one of read, execute, none")
+        }
+        let changed = record.access.update { $0.setGrant(named: permission, for: user) }
+        guard changed != nil else { return fail(.badRequest, "'permission' must be one of read, execute, none, not '\(permission)'") }
+        auditKernel(context, "share", record.id, detail: "\(user)=\(permission)")
+        let hub = record.hub
+        // Revocations apply to the next message of open connections through the generation; readers who lost
+        // read access are disconnected now.
+        hub.loop.execute { hub.enforceReadAccess() }
+        return json(accessModel(record.access.snapshot))
+    }
+
+    func auditKernel(_ context: RequestContext, _ action: String, _ kernelID: String, detail: String? = nil) {
+        audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                action: action, resource: "kernels/\(kernelID)", outcome: .allowed, reason: detail))
+    }
+}
+
+/// Lets an `HTTPServerResponse` travel as a `Result` failure.
+struct HTTPServerResponseBox: Error {
+    let response: HTTPServerResponse
+    init(_ response: HTTPServerResponse) { self.response = response }
+}

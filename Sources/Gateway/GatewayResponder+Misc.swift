@@ -1,0 +1,140 @@
+import Authorization
+import HTTPServer
+import JupyterProtocol
+import KernelRuntime
+
+extension GatewayResponder {
+    static let version = "0.1.0"
+
+    func apiVersion(_ context: RequestContext) async -> HTTPServerResponse {
+        if let denied = authorize(context, .read, .api, describing: "api") { return denied }
+        return json(.object(["version": .string(Self.version), "gateway": .string("kernel-gateway (Swift)")]))
+    }
+
+    func apiStatus(_ context: RequestContext) async -> HTTPServerResponse {
+        if let denied = authorize(context, .read, .api, describing: "api status") { return denied }
+        var lastActivity = lastActivity
+        for record in registry.all {
+            let kernelActivity = await record.kernel.lastActivity
+            if kernelActivity.seconds > lastActivity.seconds
+                || (kernelActivity.seconds == lastActivity.seconds && kernelActivity.microseconds > lastActivity.microseconds) {
+                lastActivity = kernelActivity
+            }
+        }
+        return json(.object([
+            "started": .string(started.iso8601),
+            "last_activity": .string(lastActivity.iso8601),
+            "connections": .integer(Int64(registry.totalConnections)),
+            "kernels": .integer(Int64(registry.all.count)),
+        ]))
+    }
+
+    func apiMe(_ context: RequestContext) async -> HTTPServerResponse {
+        if let denied = authorize(context, .read, .api, describing: "api me") { return denied }
+        var requested: [String: [String]] = [:]
+        if let query = context.request.queryValue("permissions") {
+            do { requested = try MeResponse.parsePermissionsQuery(query) } catch {
+                return fail(.badRequest, "'permissions' must be a JSON object of resource type to list of actions: \(error)")
+            }
+        }
+        let me = MeResponse(identity: context.identity, policy: policy.current, requested: requested)
+        return .response(.json(.ok, body: me.json()))
+    }
+
+    // MARK: - Kernelspecs
+
+    func kernelspecModel(_ spec: KernelSpec) -> KernelJSONValue {
+        var resources: [String: KernelJSONValue] = [:]
+        for (key, file) in spec.resourceKeys() {
+            resources[key] = .string(configuration.baseURL + "kernelspecs/" + spec.name + "/" + file)
+        }
+        return .object(["name": .string(spec.name), "spec": spec.specJSON(), "resources": .object(resources)])
+    }
+
+    func listKernelspecs(_ context: RequestContext) async -> HTTPServerResponse {
+        if let denied = authorize(context, .read, .kernelspecs, describing: "kernelspecs") { return denied }
+        let catalog = await manager.catalog
+        var specs: [String: KernelJSONValue] = [:]
+        for (name, spec) in catalog.specs { specs[name] = kernelspecModel(spec) }
+        return json(.object([
+            "default": catalog.defaultName.map { .string($0) } ?? .null,
+            "kernelspecs": .object(specs),
+        ]))
+    }
+
+    func getKernelspec(_ context: RequestContext) async -> HTTPServerResponse {
+        let name = context.parameters["name"] ?? ""
+        if let denied = authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)") { return denied }
+        guard let spec = try? await manager.catalog.spec(named: name) else {
+            return fail(.notFound, "no such kernelspec: \(name)")
+        }
+        return json(kernelspecModel(spec))
+    }
+
+    func getKernelspecResource(_ context: RequestContext) async -> HTTPServerResponse {
+        let name = context.parameters["name"] ?? ""
+        let file = context.parameters["file"] ?? ""
+        if let denied = authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)") { return denied }
+        // The catalog only resolves regular files directly inside the spec's own directory.
+        guard let path = try? await manager.catalog.resourcePath(kernel: name, file: file),
+              let data = FileReading.contents(of: path, limit: 8 << 20) else {
+            return fail(.notFound, "kernelspec \(name) has no resource \(file)")
+        }
+        var headers = HTTPHeaders()
+        headers.set(name: "Content-Type", value: Self.contentType(for: file))
+        return .response(HTTPResponse(status: .ok, headers: headers, body: data))
+    }
+
+    static func contentType(for file: String) -> String {
+        if file.hasSuffix(".png") { return "image/png" }
+        if file.hasSuffix(".svg") { return "image/svg+xml" }
+        if file.hasSuffix(".js") { return "application/javascript" }
+        if file.hasSuffix(".css") { return "text/css" }
+        if file.hasSuffix(".json") { return "application/json" }
+        return "application/octet-stream"
+    }
+
+    // MARK: - Metrics
+
+    func getMetrics(_ context: RequestContext) async -> HTTPServerResponse {
+        if !configuration.metricsOpen {
+            if let denied = authorize(context, .read, .metrics, describing: "metrics") { return denied }
+        }
+        var kernelStates: [String: Int] = [:]
+        var hubCounters: [ChannelHub.Counters] = []
+        for record in registry.all {
+            let state = await record.kernel.executionState
+            kernelStates["\(record.kernel.spec.name)\u{0}\(state.rawValue)", default: 0] += 1
+            let hub = record.hub
+            let counters = await withCheckedContinuation { (done: CheckedContinuation<ChannelHub.Counters, Never>) in
+                hub.loop.execute { done.resume(returning: hub.counters) }
+            }
+            hubCounters.append(counters)
+        }
+        let text = metrics.render(kernelStates: kernelStates, hubCounters: hubCounters,
+                                  connections: registry.totalConnections)
+        var headers = HTTPHeaders()
+        headers.set(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+        return .response(HTTPResponse(status: .ok, headers: headers, body: Array(text.utf8)))
+    }
+}
+
+import Glibc
+
+/// Small bounded file reads for kernelspec resources.
+enum FileReading {
+    static func contents(of path: String, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { return nil }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > limit { return nil }
+        }
+    }
+}

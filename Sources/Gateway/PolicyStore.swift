@@ -1,0 +1,23 @@
+import Authorization
+import Synchronization
+
+/// The policy and authenticator in force, replaceable at run time (SIGHUP reload) without dropping connections.
+/// Connections keep the permissions computed when they opened; kernel grants still apply per message.
+final class PolicyStore: Sendable {
+    private let state: Mutex<(Policy, Authenticator?)>
+
+    init(policy: Policy, authenticator: Authenticator?) {
+        state = Mutex((policy, authenticator))
+    }
+
+    var current: Policy { state.withLock { $0.0 } }
+    /// nil means authentication is off (`--no-auth`).
+    var authenticator: Authenticator? { state.withLock { $0.1 } }
+
+    func replace(policy: Policy? = nil, authenticator: Authenticator? = nil) {
+        state.withLock { state in
+            if let policy { state.0 = policy }
+            if let authenticator { state.1 = authenticator }
+        }
+    }
+}
