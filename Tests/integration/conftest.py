@@ -136,3 +136,140 @@ def new_msg(msg_type, content=None, channel="shell", session=None, username="cli
                    "version": "5.3"},
         "parent_header": {}, "metadata": {}, "content": content or {}, "buffers": [], "channel": channel,
     }
+
+
+import struct
+
+import websocket  # websocket-client
+
+
+class ChannelClient:
+    """A WebSocket client of /api/kernels/{id}/channels speaking legacy JSON or v1."""
+
+    def __init__(self, gw, kernel_id, session_id=None, protocol="json", token=None, headers=None):
+        self.session_id = session_id or uuid.uuid4().hex
+        self.protocol = protocol
+        url = f"{gw.ws_base}/api/kernels/{kernel_id}/channels?session_id={self.session_id}"
+        hdrs = [f"{k}: {v}" for k, v in gw.headers(token).items()] + list(headers or [])
+        sub = ["v1.kernel.websocket.jupyter.org"] if protocol == "v1" else None
+        self.ws = websocket.create_connection(url, header=hdrs, subprotocols=sub, timeout=20)
+        self.backlog = []
+
+    def send(self, msg, buffers=()):
+        if self.protocol == "v1":
+            self.ws.send_binary(encode_v1(msg, buffers))
+        elif buffers:
+            self.ws.send_binary(encode_legacy_binary(msg, buffers))
+        else:
+            self.ws.send(json.dumps(msg))
+        return msg
+
+    def request(self, msg_type, content=None, channel="shell", **kw):
+        msg = new_msg(msg_type, content, channel=channel, session=self.session_id, **kw)
+        return self.send(msg)
+
+    def recv(self, timeout=20):
+        self.ws.settimeout(timeout)
+        opcode, data = self.ws.recv_data()
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            return json.loads(data.decode())
+        if self.protocol == "v1":
+            return decode_v1(data)
+        return decode_legacy_binary(data)
+
+    def wait_for(self, predicate, timeout=20):
+        for i, m in enumerate(self.backlog):
+            if predicate(m):
+                return self.backlog.pop(i)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = self.recv(timeout=max(0.1, deadline - time.time()))
+            if predicate(m):
+                return m
+            self.backlog.append(m)
+        raise TimeoutError("message not received")
+
+    def reply_to(self, msg, msg_type=None, timeout=20):
+        mid = msg["header"]["msg_id"]
+        return self.wait_for(lambda m: m["parent_header"].get("msg_id") == mid
+                             and (msg_type is None or m["header"]["msg_type"] == msg_type), timeout)
+
+    def execute(self, code, timeout=20, **content):
+        msg = self.request("execute_request", {"code": code, "silent": False, "store_history": True,
+                                               "user_expressions": {}, "allow_stdin": content.pop("allow_stdin", False),
+                                               "stop_on_error": True, **content})
+        return msg
+
+    def collect_until_idle(self, msg, timeout=20):
+        """All messages parented to msg until its reply and its iopub idle status both arrived."""
+        mid = msg["header"]["msg_id"]
+        got, reply, idle = [], None, False
+        deadline = time.time() + timeout
+        while (reply is None or not idle) and time.time() < deadline:
+            m = self.wait_for(lambda m: m["parent_header"].get("msg_id") == mid, timeout=max(0.1, deadline - time.time()))
+            got.append(m)
+            if m["header"]["msg_type"].endswith("_reply"):
+                reply = m
+            if m["header"]["msg_type"] == "status" and m["content"].get("execution_state") == "idle":
+                idle = True
+        assert reply is not None and idle, f"incomplete: {[x['header']['msg_type'] for x in got]}"
+        return got
+
+    def close(self):
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+
+
+def _parts(msg):
+    return [json.dumps(msg.get(k) or {}).encode() for k in ("header", "parent_header", "metadata", "content")]
+
+
+def encode_v1(msg, buffers=()):
+    parts = [msg.get("channel", "shell").encode()] + _parts(msg) + [bytes(b) for b in buffers]
+    n = len(parts)
+    offsets, pos = [], 8 * (n + 2)
+    for p in parts:
+        offsets.append(pos)
+        pos += len(p)
+    offsets.append(pos)
+    return struct.pack("<Q", n + 1) + b"".join(struct.pack("<Q", o) for o in offsets) + b"".join(parts)
+
+
+def decode_v1(data):
+    n = struct.unpack_from("<Q", data, 0)[0]
+    offs = [struct.unpack_from("<Q", data, 8 * (i + 1))[0] for i in range(n)]
+    parts = [data[offs[i]:offs[i + 1]] for i in range(n - 1)]
+    msg = {"channel": parts[0].decode()}
+    for key, raw in zip(("header", "parent_header", "metadata", "content"), parts[1:5]):
+        msg[key] = json.loads(raw)
+    msg["buffers"] = parts[5:]
+    return msg
+
+
+def encode_legacy_binary(msg, buffers):
+    body = dict(msg)
+    body.pop("buffers", None)
+    parts = [json.dumps(body).encode()] + [bytes(b) for b in buffers]
+    n = len(parts)
+    offsets, pos = [], 4 * (n + 1)
+    for p in parts:
+        offsets.append(pos)
+        pos += len(p)
+    return struct.pack(">I", n) + b"".join(struct.pack(">I", o) for o in offsets) + b"".join(parts)
+
+
+def decode_legacy_binary(data):
+    n = struct.unpack_from(">I", data, 0)[0]
+    offs = [struct.unpack_from(">I", data, 4 * (i + 1))[0] for i in range(n)] + [len(data)]
+    msg = json.loads(data[offs[0]:offs[1]])
+    msg["buffers"] = [data[offs[i]:offs[i + 1]] for i in range(1, n)]
+    return msg
+
+
+@pytest.fixture
+def kernel(gateway):
+    k = gateway.start_kernel("echo")
+    yield k
+    gateway.delete(f"/api/kernels/{k['id']}")
