@@ -1,0 +1,99 @@
+import Foundation
+import Glibc
+import JupyterProtocol
+import Testing
+@testable import EventLoop
+@testable import KernelRuntime
+
+@Suite(.serialized) struct KernelManagerProcessTests {
+    func openDescriptorCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    func childPIDs() -> Set<Int32> {
+        let me = getpid()
+        var result: Set<Int32> = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8) else { continue }
+            // Fields after the ")" of the command: state, ppid, ...
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == me { result.insert(pid) }
+        }
+        return result
+    }
+
+    @Test func messageModeInterrupt() async throws {
+        let runtime = TestKernels.tempDir()
+        let (manager, group) = try TestKernels.manager(runtime: runtime)
+        defer { group.shutdown() }
+        let kernel = try await manager.startKernel(name: "echo-message", owner: "alice")
+        let sink = RecordingSink()
+        await kernel.setSink(sink)
+        let (header, id) = TestKernels.request("execute_request")
+        let content = #"{"code":"%sleep 30","silent":false,"store_history":true,"user_expressions":{},"allow_stdin":false}"#
+        #expect(await kernel.send(.shell, header: header, content: Array(content.utf8)) == .sent)
+        #expect(await sink.wait { $0.contains { $0.msgType == "execute_input" && $0.parentMsgID == id } })
+        try await kernel.interrupt()
+        #expect(await sink.wait { $0.contains { $0.msgType == "execute_reply" && $0.parentMsgID == id && $0.content.contains("KeyboardInterrupt") } })
+        await manager.shutdownAll()
+    }
+
+    @Test func brokenKernelspecsGiveClearErrorsAndLeakNothing() async throws {
+        let runtime = TestKernels.tempDir()
+        let specs = TestKernels.tempDir()
+        let fm = FileManager.default
+        for (name, json) in [("badjson", "{not json"), ("noargv", #"{"display_name": "x"}"#),
+                             ("missingexe", #"{"argv": ["/nonexistent/kernel-binary", "{connection_file}"], "display_name": "x"}"#)] {
+            try fm.createDirectory(atPath: "\(specs)/\(name)", withIntermediateDirectories: true)
+            try json.write(toFile: "\(specs)/\(name)/kernel.json", atomically: true, encoding: .utf8)
+        }
+        let (manager, group) = try TestKernels.manager(extraSpecDirs: [specs], runtime: runtime)
+        defer { group.shutdown() }
+        let fdsBefore = openDescriptorCount()
+        for name in ["badjson", "noargv"] {
+            await #expect(throws: KernelManager.ManagerError.self) { _ = try await manager.startKernel(name: name, owner: "a") }
+        }
+        do {
+            _ = try await manager.startKernel(name: "missingexe", owner: "a")
+            Issue.record("a kernel with a missing executable started")
+        } catch let error as KernelManager.ManagerError {
+            #expect(error.message.contains("/nonexistent/kernel-binary"))
+            #expect(error.message.contains("kernel.json"))
+        }
+        let problems = await manager.catalog.problems.map(\.name).sorted()
+        #expect(problems == ["badjson", "noargv"])
+        #expect(await manager.count == 0)
+        let leftovers = (try? fm.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("kernel-") } ?? []
+        #expect(leftovers.isEmpty)
+        #expect(openDescriptorCount() <= fdsBefore)
+    }
+
+    @Test func hundredEchoKernelsStartAndStopWithoutLeaks() async throws {
+        let runtime = TestKernels.tempDir()
+        let (manager, group) = try TestKernels.manager(runtime: runtime)
+        defer { group.shutdown() }
+        let fdsBefore = openDescriptorCount()
+        let childrenBefore = childPIDs()
+        let kernels = try await withThrowingTaskGroup(of: Kernel.self) { tasks in
+            for i in 0..<100 { tasks.addTask { try await manager.startKernel(name: "echo", owner: "user\(i % 10)") } }
+            var all: [Kernel] = []
+            for try await kernel in tasks { all.append(kernel) }
+            return all
+        }
+        #expect(kernels.count == 100)
+        #expect(await manager.count == 100)
+        #expect(childPIDs().subtracting(childrenBefore).count == 100)
+        await withTaskGroup(of: Void.self) { tasks in
+            for kernel in kernels { tasks.addTask { try? await manager.shutdownKernel(id: kernel.id) } }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await manager.count == 0)
+        #expect(childPIDs().subtracting(childrenBefore).isEmpty)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("kernel-") } ?? []
+        #expect(leftovers.isEmpty)
+        // ZeroMQ keeps a few descriptors per context; kernels' sockets and pidfds must all be gone.
+        #expect(openDescriptorCount() <= fdsBefore + 4)
+    }
+}
