@@ -106,23 +106,27 @@ extension GatewayResponder {
         if let path = body["path"]?.stringValue { session.path = path }
         if let name = body["name"]?.stringValue { session.name = name }
         if let type = body["type"]?.stringValue { session.type = type }
+        let previous = record
         if let kernel = body["kernel"]?.objectValue {
             if let id = kernel["id"]?.stringValue {
                 guard let target = registry.record(id) else { return fail(.notFound, "kernel \(id) not found") }
                 if let denied = authorize(context, .write, .session(kernel: target.access.snapshot), describing: "kernel \(id)") { return denied }
                 record = target
             } else if let name = kernel["name"]?.stringValue {
-                // A new kernel for this session; the old one is shut down, as Jupyter Server does.
-                let old = record
                 switch await launch(name: name, environment: [:], context: context, sessionResource: true) {
                 case .success(let started): record = started
                 case .failure(let error): return error.response
                 }
-                try? await manager.shutdownKernel(id: old.id)
             }
             session.kernelID = record.id
         }
         await sessions.update(session)
+        // As Jupyter Server does, the kernel the session left is shut down (when the caller may do that).
+        if previous.id != record.id,
+           policy.current.decide(context.identity, .write, .kernel(previous.access.snapshot)).isAllowed {
+            try? await manager.shutdownKernel(id: previous.id)
+            auditKernel(context, "shutdown", previous.id, detail: "session \(session.id) moved to kernel \(record.id)")
+        }
         return json(await sessionModel(session, record))
     }
 

@@ -50,7 +50,8 @@ extension HTTPRequestParser {
 
     private func fail(_ code: HTTPParseError.Code, _ detail: String) -> Int32 {
         if callbackError == nil { callbackError = HTTPParseError(code, detail: detail) }
-        return 1
+        // Not 1: from on_headers_complete, 1 means "this message has no body" to http_parser, not an error.
+        return -1
     }
 
     func beginMessage() {

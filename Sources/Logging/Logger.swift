@@ -61,6 +61,7 @@ public struct Logger: Sendable {
     public func notice(_ m: @autoclosure () -> String, metadata: Metadata = [:]) { log(.notice, m(), metadata: metadata) }
     public func warning(_ m: @autoclosure () -> String, metadata: Metadata = [:]) { log(.warning, m(), metadata: metadata) }
     public func error(_ m: @autoclosure () -> String, metadata: Metadata = [:]) { log(.error, m(), metadata: metadata) }
+    public func critical(_ m: @autoclosure () -> String, metadata: Metadata = [:]) { log(.critical, m(), metadata: metadata) }
 }
 
 /// Where log records go. Implementations must be thread-safe.

@@ -66,11 +66,10 @@ let host = configuration.ip.contains(":") ? "[\(configuration.ip)]" : configurat
 let url = "http://\(host):\(port)\(configuration.baseURL)"
 if let token = gateway.sharedToken, configuration.token == nil {
     // Like Jupyter: a generated token is shown once, on stdout, never in the log.
-    print("KernelGateway is running at \(url)?token=\(token)")
+    FileHandle.standardOutput.write(Data("KernelGateway is running at \(url)?token=\(token)\n".utf8))
 } else {
-    print("KernelGateway is running at \(url)")
+    FileHandle.standardOutput.write(Data("KernelGateway is running at \(url)\n".utf8))
 }
-fflush(stdout)
 
 await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
     signalLoop.execute {

@@ -74,15 +74,15 @@ class Gateway:
         t = self.token if token is None else token
         return {"Authorization": f"token {t}"} if t else {}
 
-    def get(self, path, token=None, **kw):
-        return requests.get(self.base + path, headers=self.headers(token), timeout=30, **kw)
+    def get(self, path, token=None, headers=None, **kw):
+        return requests.get(self.base + path, headers={**self.headers(token), **(headers or {})}, timeout=30, **kw)
 
     def post(self, path, body=None, token=None, **kw):
         return requests.post(self.base + path, headers=self.headers(token),
                              data=None if body is None else json.dumps(body), timeout=60, **kw)
 
-    def delete(self, path, token=None, **kw):
-        return requests.delete(self.base + path, headers=self.headers(token), timeout=60, **kw)
+    def delete(self, path, token=None, headers=None, **kw):
+        return requests.delete(self.base + path, headers={**self.headers(token), **(headers or {})}, timeout=60, **kw)
 
     def patch(self, path, body, token=None, **kw):
         return requests.patch(self.base + path, headers=self.headers(token), data=json.dumps(body), timeout=60, **kw)
@@ -146,13 +146,14 @@ import websocket  # websocket-client
 class ChannelClient:
     """A WebSocket client of /api/kernels/{id}/channels speaking legacy JSON or v1."""
 
-    def __init__(self, gw, kernel_id, session_id=None, protocol="json", token=None, headers=None):
+    def __init__(self, gw, kernel_id, session_id=None, protocol="json", token=None, headers=None, origin=None):
         self.session_id = session_id or uuid.uuid4().hex
         self.protocol = protocol
         url = f"{gw.ws_base}/api/kernels/{kernel_id}/channels?session_id={self.session_id}"
         hdrs = [f"{k}: {v}" for k, v in gw.headers(token).items()] + list(headers or [])
         sub = ["v1.kernel.websocket.jupyter.org"] if protocol == "v1" else None
-        self.ws = websocket.create_connection(url, header=hdrs, subprotocols=sub, timeout=20)
+        extra = {"origin": origin} if origin else {}
+        self.ws = websocket.create_connection(url, header=hdrs, subprotocols=sub, timeout=20, **extra)
         self.backlog = []
 
     def send(self, msg, buffers=()):
@@ -165,12 +166,16 @@ class ChannelClient:
         return msg
 
     def request(self, msg_type, content=None, channel="shell", **kw):
-        msg = new_msg(msg_type, content, channel=channel, session=self.session_id, **kw)
+        kw.setdefault("session", self.session_id)
+        msg = new_msg(msg_type, content, channel=channel, **kw)
         return self.send(msg)
 
     def recv(self, timeout=20):
         self.ws.settimeout(timeout)
-        opcode, data = self.ws.recv_data()
+        opcode, data = self.ws.recv_data(control_frame=False)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            self.close_code = struct.unpack(">H", data[:2])[0] if len(data) >= 2 else None
+            raise websocket.WebSocketConnectionClosedException(f"closed with {self.close_code}")
         if opcode == websocket.ABNF.OPCODE_TEXT:
             return json.loads(data.decode())
         if self.protocol == "v1":

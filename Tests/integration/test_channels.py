@@ -111,16 +111,17 @@ def test_two_clients_replies_do_not_cross_and_iopub_reaches_both(gateway, kernel
     b = ChannelClient(gateway, kernel["id"])
     try:
         assert gateway.get(f"/api/kernels/{kernel['id']}").json()["connections"] == 2
-        msg = a.execute("from a")
-        a.reply_to(msg, "execute_reply")
-        # b sees the iopub output of a's execution ...
-        b.wait_for(lambda m: m["header"]["msg_type"] == "stream" and "from a" in m["content"]["text"])
-        # ... but never a's reply, even when it claims a's session and msg_id
+        msg = a.execute("%sleep 1\nfrom a")
+        a.wait_for(lambda m: m["header"]["msg_type"] == "execute_input")
+        # while a's request is pending, b cannot hijack its msg_id (even claiming a's session) ...
         spoof = new_msg("kernel_info_request", session=a.session_id)
         spoof["header"]["msg_id"] = msg["header"]["msg_id"]
         b.send(spoof)
-        err = b.reply_to(spoof)
-        assert err["content"]["status"] == "error"
+        err = b.reply_to(spoof, "kernel_info_reply")
+        assert err["content"]["status"] == "error" and "already in use" in err["content"]["evalue"]
+        a.reply_to(msg, "execute_reply")
+        # ... b sees the iopub output of a's execution, but never a's reply
+        b.wait_for(lambda m: m["header"]["msg_type"] == "stream" and "from a" in m["content"]["text"])
         own = b.request("kernel_info_request", session=a.session_id)
         b.reply_to(own, "kernel_info_reply")
         with pytest.raises(Exception):
@@ -141,7 +142,11 @@ def test_username_is_stamped(gateway, kernel):
         got = c.collect_until_idle(msg)
         result = [m for m in got if m["header"]["msg_type"] == "execute_result"][0]
         received = json.loads(result["content"]["data"]["text/plain"])
-        assert received and all(entry[2] == "admin" for entry in received)
+        # the gateway's own readiness probes are signed "kernel-gateway"; every client message carries the
+        # authenticated user, whatever the client wrote
+        from_clients = [entry for entry in received if entry[2] != "kernel-gateway"]
+        assert len(from_clients) >= 2 and all(entry[2] == "admin" for entry in from_clients)
+        assert not any(entry[2] == "mallory" for entry in received)
     finally:
         c.close()
 
@@ -201,6 +206,7 @@ def test_bad_input_gets_errors_and_connection_keeps_working(gateway, kernel):
     with pytest.raises(websocket.WebSocketConnectionClosedException):
         for _ in range(10):
             c.recv(timeout=5)
+    assert c.close_code == 1007
     assert gateway.get("/api").status_code == 200
 
 
@@ -212,7 +218,7 @@ def test_websocket_errors(gateway, kernel):
         ChannelClient(gateway, kernel["id"], token="bad")
     assert e.value.status_code == 401
     with pytest.raises(websocket.WebSocketBadStatusException) as e:
-        ChannelClient(gateway, kernel["id"], headers=["Origin: https://evil.example"])
+        ChannelClient(gateway, kernel["id"], origin="https://evil.example")
     assert e.value.status_code == 403
 
 

@@ -91,18 +91,19 @@ def test_sessions_crud(gateway):
     r = gateway.patch(f"/api/sessions/{s['id']}", {"path": "b.ipynb"})
     assert r.status_code == 200 and r.json()["path"] == "b.ipynb"
     other = gateway.start_kernel("echo")
+    old_kernel = s["kernel"]["id"]
     r = gateway.patch(f"/api/sessions/{s['id']}", {"kernel": {"id": other["id"]}})
     assert r.json()["kernel"]["id"] == other["id"]
-    old_kernel = s["kernel"]["id"]
+    # as in Jupyter Server, the kernel a session leaves is shut down
+    assert gateway.get(f"/api/kernels/{old_kernel}").status_code == 404
     r = gateway.patch(f"/api/sessions/{s['id']}", {"kernel": {"name": "echo"}})
     new_kernel = r.json()["kernel"]["id"]
     assert new_kernel not in (old_kernel, other["id"])
+    assert gateway.get(f"/api/kernels/{other['id']}").status_code == 404
     assert gateway.delete(f"/api/sessions/{s['id']}").status_code == 204
     assert gateway.get(f"/api/sessions/{s['id']}").status_code == 404
     assert gateway.get(f"/api/kernels/{new_kernel}").status_code == 404
     assert gateway.post("/api/sessions", {"name": "x"}).status_code == 400
-    for k in (old_kernel, other["id"]):
-        gateway.delete(f"/api/kernels/{k}")
 
 
 def test_cors_preflight_without_token(make_gateway):
@@ -140,7 +141,9 @@ def test_bad_http_gets_clear_errors_and_gateway_keeps_serving(gateway):
     head = b"POST /api/kernels HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
     assert raw_http(gateway, head).startswith(b"HTTP/1.1 413")
     # pipelined requests answered in order
-    two = b"GET /api HTTP/1.1\r\nHost: x\r\n\r\nGET /api/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    auth = b"Authorization: token " + gateway.token.encode() + b"\r\n"
+    two = (b"GET /api HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n"
+           b"GET /api/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + b"\r\n")
     out = raw_http(gateway, two)
     assert out.count(b"HTTP/1.1 ") == 2 and out.index(b"200 OK") < out.index(b"404")
     assert gateway.get("/api").status_code == 200
