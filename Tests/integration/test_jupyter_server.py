@@ -27,14 +27,14 @@ def jupyter_server(gateway):
     env["JUPYTER_DATA_DIR"] = str(pathlib.Path(tmp.name) / "data")
     env["JUPYTER_RUNTIME_DIR"] = str(pathlib.Path(tmp.name) / "runtime")
     proc = subprocess.Popen(
-        [str(REPO / ".venv" / "bin" / "jupyter-server"), "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        [str(REPO / ".venv" / "bin" / "jupyter-server"), "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={token}", f"--gateway-url={gateway.base}",
          f"--GatewayClient.auth_token={gateway.token}", f"--ServerApp.root_dir={tmp.name}",
          "--GatewayClient.request_timeout=60"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
         try:
             if requests.get(base + "/api", timeout=2).status_code == 200:
                 break
