@@ -1,1 +1,11 @@
-print("gateway-bench")
+import Glibc
+
+// gateway-bench: benchmark and test tools, one subcommand per mode.
+let benchArguments = Array(CommandLine.arguments.dropFirst())
+switch benchArguments.first {
+case "ws-echo":
+    exit(await WebSocketEchoServer.run(Array(benchArguments.dropFirst())))
+default:
+    print("usage: gateway-bench MODE [options]\nmodes:\n  \(WebSocketEchoServer.usage)")
+    exit(benchArguments.isEmpty || benchArguments.first == "--help" ? 0 : 2)
+}
