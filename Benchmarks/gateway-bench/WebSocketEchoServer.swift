@@ -1,3 +1,4 @@
+import Dispatch
 import EventLoop
 import Glibc
 import HTTPServer
@@ -59,9 +60,14 @@ enum WebSocketEchoServer {
         return nil
     }
 
-    /// Runs the server until SIGINT/SIGTERM. Returns the process exit status.
-    static func run(_ arguments: [String]) async -> Int32 {
-        // Before any thread exists, so every thread inherits the mask and signals arrive only via signalfd.
+    /// Runs the server until SIGINT/SIGTERM. Returns the process exit status. Call from the main thread.
+    ///
+    /// Deliberately synchronous: with an async `main`, the main thread ends up in libdispatch's
+    /// `sigsuspend` with an empty signal mask, so SIGTERM would hit its default action there instead of the
+    /// signalfd. Here the main thread blocks the signals before any other thread exists and then waits on
+    /// a semaphore with the signals still blocked.
+    static func run(_ arguments: [String]) -> Int32 {
+        // Every thread started later inherits the mask, so the signals arrive only through the signalfd.
         do {
             try SignalWatcher.block([SIGINT, SIGTERM])
         } catch {
@@ -79,32 +85,57 @@ enum WebSocketEchoServer {
             let logger = Logger(label: "ws-echo", handler: JSONLinesLogHandler(minimumLevel: .warning))
             server = try HTTPServer(group: group, configuration: HTTPServerConfiguration(host: options.host, port: options.port),
                                     responder: responder, logger: logger)
-            try await server.start()
         } catch {
             FileHandleStderr.write("gateway-bench ws-echo: \(error)\n")
             return 1
         }
+        let startError = waitFor { () -> String? in
+            do {
+                try await server.start()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        if let startError {
+            FileHandleStderr.write("gateway-bench ws-echo: \(startError)\n")
+            group.shutdown()
+            return 1
+        }
         print("listening on \(server.port)")
         fflush(nil)  // all streams; `stdout` itself is not concurrency-safe to name
-        await waitForSignal(on: group.loops[0])
-        await server.stop()
+        waitForSignal(on: group.loops[0])
+        waitFor { await server.stop() }
         group.shutdown()
         return 0
     }
 
-    private static func waitForSignal(on loop: EventLoop) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let pending = Mutex<CheckedContinuation<Void, Never>?>(done)
-            let finish: @Sendable () -> Void = { pending.withLock { $0.take() }?.resume() }
-            loop.execute {
-                do {
-                    _ = try SignalWatcher(loop: loop) { _ in finish() }
-                } catch {
-                    FileHandleStderr.write("gateway-bench ws-echo: \(error)\n")
-                    finish()
-                }
+    /// Runs `body` in a task and blocks the calling (main) thread until it returns.
+    private static func waitFor<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let value = await body()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        while true {
+            done.wait()
+            if let value = result.withLock({ $0 }) { return value }
+        }
+    }
+
+    private static func waitForSignal(on loop: EventLoop) {
+        let received = DispatchSemaphore(value: 0)
+        loop.execute {
+            do {
+                _ = try SignalWatcher(loop: loop) { _ in received.signal() }
+            } catch {
+                FileHandleStderr.write("gateway-bench ws-echo: \(error)\n")
+                received.signal()
             }
         }
+        received.wait()
     }
 }
 
