@@ -1,5 +1,6 @@
 import Authorization
 import JupyterProtocol
+import Synchronization
 
 /// The gateway's client-to-kernel message path, composed from the library pieces exactly as the channel
 /// bridge runs it, minus the socket calls: decode the WebSocket frame (which scans the header), check the
@@ -25,7 +26,10 @@ final class InboundPipeline {
     let signer: HMACSigner
     let username: JSONStringLiteral
     var permissions: ChannelPermissionCache
+    /// The kernel's access record as last copied, and its generation published the way the gateway's
+    /// kernel access box does (one atomic load per message).
     var access: KernelAccess
+    let generation: Atomic<UInt64>
     /// The rewritten header of the message in flight.
     private var header: [UInt8] = []
     /// Stands in for the ZeroMQ send queue: every frame is copied here.
@@ -38,6 +42,7 @@ final class InboundPipeline {
         self.username = JSONStringLiteral(identity.username)
         self.permissions = ChannelPermissionCache(policy: policy, identity: identity)
         self.access = access
+        self.generation = Atomic(access.generation)
         header.reserveCapacity(1024)
         zmqStaging.reserveCapacity(16 * 1024)
         msgTypeScratch.reserveCapacity(64)
@@ -55,7 +60,7 @@ final class InboundPipeline {
             let channel = Authorization.Channel(layout.channel)
         else { return .denied }
         let decision = try withUnescaped(msgType, in: frame) { name in
-            permissions.check(channel: channel, msgType: name, generation: access.generation) { access }
+            permissions.check(channel: channel, msgType: name, generation: generation.load(ordering: .acquiring)) { access }
         }
         guard decision.isAllowed else { return .denied }
 
@@ -66,7 +71,7 @@ final class InboundPipeline {
             parts.header = rewritten
             let signature = try signer.sign(parts)
             zmqStaging.removeAll(keepingCapacity: true)
-            ZMQFrames.forEachFrame(identities: [], signature: signature, parts: parts) { frame, _ in
+            ZMQFrames.forEachFrame(identities: EmptyCollection<UnsafeRawBufferPointer>(), signature: signature, parts: parts) { frame, _ in
                 zmqStaging.append(contentsOf: frame)
             }
             return zmqStaging.count

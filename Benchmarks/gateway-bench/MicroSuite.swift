@@ -1,5 +1,6 @@
 import Authorization
 import Foundation
+import HTTPServer
 import JupyterProtocol
 
 /// Builds the fixed micro-benchmark scenarios and checks, before anything is timed, that each path does
@@ -46,6 +47,24 @@ struct MicroSuite {
             })
         }
 
+        // Ablation: the same path with signing disabled (empty key), to separate OpenSSL's cost and
+        // allocations from the byte-level work.
+        let unsigned = try InboundPipeline(signer: HMACSigner(key: ""), identity: alice, policy: policy, access: access)
+        for (name, frame, format) in [
+            ("inbound.legacy-text.no-hmac", legacyText, InboundPipeline.Format.legacyText),
+            ("inbound.v1.no-hmac", v1, .v1),
+        ] {
+            list.append(MicroBenchmark(
+                group: "inbound", name: name, bytes: frame.bytes.count, note: "ablation: the same path with an empty key (no HMAC)"
+            ) { n in
+                var sum = 0
+                for _ in 0..<n {
+                    if case .forwarded(let bytes) = try unsigned.forward(frame.bytes, format: format) { sum &+= bytes }
+                }
+                return sum
+            })
+        }
+
         // 3. Whole outbound path.
         let outbound = OutboundPipeline(signer: signer)
         for (name, frames, channel, format) in [
@@ -61,6 +80,33 @@ struct MicroSuite {
                 return sum
             })
         }
+
+        // The same paths with the bookkeeping and copies the current ChannelHub/Kernel code adds.
+        let hubInbound = HubStyleModel(
+            inbound: InboundPipeline(signer: signer, identity: alice, policy: policy, access: access), signer: signer,
+            pendingReplyTo: nil)
+        let hubOutbound = HubStyleModel(
+            inbound: InboundPipeline(signer: signer, identity: alice, policy: policy, access: access), signer: signer,
+            pendingReplyTo: "6f1c9b2e-8a4d-4c3f-b1e7-0d9a5f2c8e41")
+        guard try hubInbound.forward(legacyText.bytes, format: .legacyText) > 0,
+            try hubOutbound.relay(replyFrames.views, channel: .shell) > 0
+        else { throw BenchError("the hub model did not forward or route the fixtures") }
+        list.append(MicroBenchmark(
+            group: "hub-model", name: "hub-model.inbound.legacy-text", bytes: legacyText.bytes.count,
+            note: "inbound.legacy-text + a second decode + msg_id String + pending table insert/remove"
+        ) { n in
+            var sum = 0
+            for _ in 0..<n { sum &+= try hubInbound.forward(legacyText.bytes, format: .legacyText) }
+            return sum
+        })
+        list.append(MicroBenchmark(
+            group: "hub-model", name: "hub-model.outbound.execute_reply.v1", bytes: replyFrames.totalBytes,
+            note: "frames copied to [[UInt8]] + parse + verify + parent msg_id String + lookup + header scan + fresh buffer"
+        ) { n in
+            var sum = 0
+            for _ in 0..<n { sum &+= try hubOutbound.relay(replyFrames.views, channel: .shell) }
+            return sum
+        })
 
         // 4. Pieces.
         list += MicroSuite.pieces(
@@ -140,10 +186,16 @@ struct MicroSuite {
             return sum
         }
 
+        add("ws.utf8-validate", legacyText.bytes.count, "HTTPServer UTF8Validator.isValid of the legacy text frame (the WebSocket layer's pass)") { n in
+            var sum = 0
+            for _ in 0..<n where UTF8Validator.isValid(legacyText.bytes) { sum &+= 1 }
+            return sum
+        }
+
         let out = Box<[UInt8]>([])
         out.value.reserveCapacity(16 * 1024)
         add("encode.legacy-text", replyFrames.totalBytes, "LegacyWebSocketCodec.encode of the execute_reply (scans its header)") { n in
-            var buffer = out.value
+            var buffer = out.take()
             defer { out.value = buffer }
             var sum = 0
             for _ in 0..<n {
@@ -154,7 +206,7 @@ struct MicroSuite {
             return sum
         }
         add("encode.v1", replyFrames.totalBytes, "V1WebSocketCodec.encode of the execute_reply") { n in
-            var buffer = out.value
+            var buffer = out.take()
             defer { out.value = buffer }
             var sum = 0
             for _ in 0..<n {
@@ -164,10 +216,10 @@ struct MicroSuite {
             }
             return sum
         }
+        let binaryParts = (try? LegacyWebSocketCodec.decode(binary: legacyBinary.bytes))?.parts(in: legacyBinary.bytes)
         add("encode.legacy-binary-2buf", legacyBinary.bytes.count, "LegacyWebSocketCodec.encode, 2 x 1 KiB buffers") { n in
-            let layout = try LegacyWebSocketCodec.decode(binary: legacyBinary.bytes)
-            let parts = layout.parts(in: legacyBinary.bytes)
-            var buffer = out.value
+            guard let parts = binaryParts else { throw BenchError("the legacy binary fixture does not decode") }
+            var buffer = out.take()
             defer { out.value = buffer }
             var sum = 0
             for _ in 0..<n {
@@ -185,7 +237,7 @@ struct MicroSuite {
         ] {
             add(name, header.bytes.count, note) { n in
                 let fields = try HeaderFields.scan(header.bytes)
-                var buffer = out.value
+                var buffer = out.take()
                 defer { out.value = buffer }
                 var sum = 0
                 for _ in 0..<n {
@@ -214,7 +266,7 @@ struct MicroSuite {
         let cache = Box(ChannelPermissionCache(policy: policy, identity: alice))
         let accessBox = Box(access)
         add("permission.check", 0, "ChannelPermissionCache.check, cached level (rule lookup + compare), 4 msg types rotating") { n in
-            var local = cache.value
+            var local = cache.take()
             defer { cache.value = local }
             let record = accessBox.value
             var sum = 0
@@ -233,7 +285,7 @@ struct MicroSuite {
             return sum
         }
         add("permission.check-after-grant-change", 0, "check when KernelAccess.generation changed every message (recompute)") { n in
-            var local = cache.value
+            var local = cache.take()
             defer { cache.value = local }
             var record = accessBox.value
             defer { accessBox.value = record }
@@ -249,12 +301,12 @@ struct MicroSuite {
 
         let signature = (try? signer.sign(requestParts)) ?? .empty
         add("zmq.frames", request.signedBytes, "ZMQFrames.forEachFrame, frames copied into a reused buffer") { n in
-            var buffer = out.value
+            var buffer = out.take()
             defer { out.value = buffer }
             var sum = 0
             for _ in 0..<n {
                 buffer.removeAll(keepingCapacity: true)
-                ZMQFrames.forEachFrame(identities: [], signature: signature, parts: requestParts) { frame, _ in
+                ZMQFrames.forEachFrame(identities: EmptyCollection<UnsafeRawBufferPointer>(), signature: signature, parts: requestParts) { frame, _ in
                     buffer.append(contentsOf: frame)
                 }
                 sum &+= buffer.count
@@ -335,4 +387,19 @@ struct BenchError: Error, CustomStringConvertible {
 final class Box<Value> {
     var value: Value
     init(_ value: Value) { self.value = value }
+}
+
+extension Box where Value == [UInt8] {
+    /// Moves the array out (leaving an empty one) so the caller's copy is unique and mutating it does not
+    /// trigger a copy-on-write allocation.
+    func take() -> [UInt8] {
+        var moved: [UInt8] = []
+        swap(&moved, &value)
+        return moved
+    }
+}
+
+extension Box where Value == ChannelPermissionCache {
+    /// The cache for a benchmark loop; it holds only shared immutable arrays, so copying does not allocate.
+    func take() -> ChannelPermissionCache { value }
 }
