@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", path: "Sources/CHTTPParser"),
         .systemLibrary(name: "CWslay", path: "Sources/CWslay"),
         .target(name: "CLinuxShim", path: "Sources/CLinuxShim"),
+        // Counting malloc/free replacements; link into gateway-bench only (it interposes the process allocator).
+        .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
 
         .target(name: "Logging", swiftSettings: strict),
         .target(name: "JupyterProtocol", dependencies: ["CCrypto"], swiftSettings: strict),
@@ -37,7 +39,7 @@ let package = Package(
         .executableTarget(name: "echo-kernel", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
         .executableTarget(
             name: "gateway-bench",
-            dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "HTTPServer", "KernelRuntime"],
+            dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "HTTPServer", "KernelRuntime", "CAllocCounter"],
             path: "Benchmarks/gateway-bench", swiftSettings: strict),
 
         .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: strict),

@@ -1,12 +1,25 @@
 import Glibc
 
-// gateway-bench: benchmark and test tools, one subcommand per mode. Kept synchronous (no top-level `await`):
-// an async main leaves the main thread in libdispatch with every signal unblocked, defeating SignalWatcher.
+// gateway-bench: benchmark and test tools, one subcommand per mode, each implemented in its own file. Kept
+// synchronous (no top-level `await`): an async main leaves the main thread in libdispatch with every signal
+// unblocked, defeating SignalWatcher.
+let usage = """
+    usage: gateway-bench <subcommand> [options]
+
+    subcommands:
+      micro     per-operation ns and allocations of the message hot path (gateway-bench micro --help)
+      \(WebSocketEchoServer.usage)
+    """
+
 let benchArguments = Array(CommandLine.arguments.dropFirst())
 switch benchArguments.first {
+case "micro":
+    exit(MicroCommand.run(Array(benchArguments.dropFirst())))
 case "ws-echo":
     exit(WebSocketEchoServer.run(Array(benchArguments.dropFirst())))
+case "help", "-h", "--help":
+    print(usage)
 default:
-    print("usage: gateway-bench MODE [options]\nmodes:\n  \(WebSocketEchoServer.usage)")
-    exit(benchArguments.isEmpty || benchArguments.first == "--help" ? 0 : 2)
+    FileStream.standardError.write(usage + "\n")
+    exit(2)
 }
