@@ -377,6 +377,23 @@ def test_stream_hook_loses_nothing(kernel):
     assert shell_reply(c, msg_id)["content"]["status"] == "ok"
 
 
+def test_subscriber_that_never_reads_does_not_stall_others(kernel):
+    ctx = zmq.Context.instance()
+    idle_sub = ctx.socket(zmq.SUB)
+    idle_sub.linger = 0
+    idle_sub.rcvhwm = 10
+    idle_sub.setsockopt(zmq.SUBSCRIBE, b"")
+    idle_sub.connect(f"tcp://127.0.0.1:{kernel.info['iopub_port']}")
+    try:
+        time.sleep(0.2)
+        c = kernel.client
+        msg_id = c.execute("%stream 20000 200")
+        io = iopub_for(c, msg_id, timeout=30)
+        assert sum(1 for m in io if m["msg_type"] == "stream") == 20000
+    finally:
+        idle_sub.close()
+
+
 def test_received_lists_channel_type_and_username(kernel):
     c = kernel.client
     c.session.username = "alice"
