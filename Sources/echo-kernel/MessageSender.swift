@@ -15,6 +15,8 @@ final class MessageSender {
     var content: [UInt8] = []
     /// Metadata dict being built; `{}` when left empty.
     var metadata: [UInt8] = []
+    /// Raw buffers to send after the content (borrowed views; cleared by `begin()`).
+    var buffers: [UnsafeRawBufferPointer] = []
 
     private let signer: HMACSigner
     private let iopub: KernelSocket
@@ -48,6 +50,7 @@ final class MessageSender {
     func begin() {
         content.removeAll(keepingCapacity: true)
         metadata.removeAll(keepingCapacity: true)
+        buffers.removeAll(keepingCapacity: true)
     }
 
     /// Sends the built message as `type` to the routing identities of `request` on `socket`, with the
@@ -115,7 +118,7 @@ final class MessageSender {
         return header.withUnsafeBytes { h in
             metadata.withUnsafeBytes { m in
                 content.withUnsafeBytes { c in
-                    let parts = MessageParts(header: h, parentHeader: parent, metadata: m, content: c)
+                    let parts = MessageParts(header: h, parentHeader: parent, metadata: m, content: c, buffers: buffers)
                     let signature: HMACSignature
                     do {
                         signature = try signer.sign(parts)

@@ -214,10 +214,11 @@ def test_comm_lifecycle_and_echo(kernel):
 
     data = {"n": [1, 2.5, None, True], "s": "é\n\"", "nested": {"k": {}}}
     msg = c.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
-    c.shell_channel.send(msg)
+    c.session.send(c.shell_channel.socket, msg, buffers=[b"\x00\x01binary", b"second"])
     io = iopub_for(c, msg["header"]["msg_id"])
     assert types(io) == ["status:busy", "comm_msg", "status:idle"]
     assert io[1]["content"] == {"comm_id": comm_id, "data": data}
+    assert [bytes(b) for b in io[1]["buffers"]] == [b"\x00\x01binary", b"second"]
 
     close = c.session.msg("comm_close", {"comm_id": comm_id, "data": {}})
     c.shell_channel.send(close)
