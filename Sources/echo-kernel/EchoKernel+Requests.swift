@@ -112,7 +112,8 @@ extension EchoKernel {
         comms[id] = target
     }
 
-    /// Echoes `data` back on iopub as a comm_msg with the same comm_id. No shell reply (per the spec).
+    /// Echoes `data` and any binary buffers back on iopub as a comm_msg with the same comm_id. No shell
+    /// reply (per the spec).
     func echoComm(_ message: InboundMessage, _ content: RequestContent) {
         let c = message.parts.content
         guard let id = content.commID else {
@@ -129,6 +130,7 @@ extension EchoKernel {
             sender.content.appendASCII("{}")
         }
         sender.content.append(UInt8(ascii: "}"))
+        for i in message.layout.buffers { sender.buffers.append(message.frames.frame(i)) }
         sender.publish("comm_msg", parent: message.parts.header)
     }
 

@@ -61,9 +61,9 @@ final class EchoKernel {
         shell.setOption(ZMQ_ROUTER_HANDOVER, 1)
         control.setOption(ZMQ_ROUTER_HANDOVER, 1)
         stdin.setOption(ZMQ_ROUTER_HANDOVER, 1)
-        iopub.setOption(ZMQ_XPUB_NODROP, 1)
+        // Every new subscription (also a repeated one, e.g. a reconnecting gateway) gets iopub_welcome.
         iopub.setOption(ZMQ_XPUB_VERBOSE, 1)
-        iopub.setOption(ZMQ_SNDHWM, 10_000)
+        iopub.setOption(ZMQ_SNDHWM, EchoKernel.iopubHighWaterMark())
         try shell.bind(connection.endpoint(connection.shellPort))
         try control.bind(connection.endpoint(connection.controlPort))
         try stdin.bind(connection.endpoint(connection.stdinPort))
@@ -75,9 +75,7 @@ final class EchoKernel {
             throw EchoKernelError("cannot create the HMAC signer: \(error)")
         }
         let username = getenv("USER").map { String(cString: $0) } ?? "username"
-        sender = MessageSender(
-            signer: signer, session: MessageID.random(), username: username, iopub: iopub, heartbeat: heartbeat,
-            heartbeatBuffer: heartbeatIn)
+        sender = MessageSender(signer: signer, session: MessageID.random(), username: username, iopub: iopub)
         self.interruptFD = interruptFD
         kernelInfoContent = EchoKernel.makeKernelInfo()
     }
@@ -203,10 +201,18 @@ final class EchoKernel {
 
     /// Closes every socket (letting queued replies drain for up to 2 s) and exits with `code`.
     func terminate(code: Int32) -> Never {
-        if sender.droppedOutput > 0 { Log.message("dropped \(sender.droppedOutput) iopub messages in total") }
         for socket in [shell, control, stdin, iopub, heartbeat] { socket.close(lingerMilliseconds: 2000) }
         zmq_ctx_term(context)
         exit(code)
+    }
+
+    /// Per-subscriber iopub queue in messages: `ECHO_KERNEL_IOPUB_HWM` (0 = unbounded), default 100 000, so
+    /// a subscriber that keeps reading does not lose a burst (ipykernel uses libzmq's default of 1000).
+    static func iopubHighWaterMark() -> Int32 {
+        guard let raw = getenv("ECHO_KERNEL_IOPUB_HWM"), let value = Int32(String(cString: raw)), value >= 0 else {
+            return 100_000
+        }
+        return value
     }
 
     static func makeKernelInfo() -> [UInt8] {

@@ -1,5 +1,3 @@
-import CZeroMQ
-import EventLoop
 import JupyterProtocol
 
 /// Builds, signs and sends the kernel's messages, reusing its buffers for every message.
@@ -8,23 +6,20 @@ import JupyterProtocol
 /// or `publish(_:parent:)`. Headers are written by byte appends: a random UUID `msg_id`, the type, the
 /// kernel's username and session, the current UTC time and version 5.3.
 ///
-/// iopub is an XPUB with `XPUB_NODROP`: when a subscriber's queue is full, `publish` waits (serving the
-/// heartbeat) instead of silently losing output, for at most `congestionTimeout`; after that it drops and
-/// stays in dropping mode until a send goes through without waiting, so one stuck subscriber cannot stall
-/// the kernel indefinitely. One thread only.
+/// iopub has ordinary PUB semantics: each subscriber has its own queue (`ZMQ_SNDHWM` messages) and only a
+/// subscriber that falls that far behind loses messages, silently (the `%stream` hook numbers its messages so
+/// loss can be detected). Waiting for room instead (`XPUB_NODROP`) was tried and rejected: one connected
+/// subscriber that never reads would stall the kernel for everyone. One thread only.
 final class MessageSender {
-    /// How long one iopub message may wait for room before output starts being dropped.
-    static let congestionTimeout: UInt64 = 10_000_000_000
-
     /// Content dict being built (valid JSON object when sent).
     var content: [UInt8] = []
     /// Metadata dict being built; `{}` when left empty.
     var metadata: [UInt8] = []
+    /// Raw buffers to send after the content (borrowed views; cleared by `begin()`).
+    var buffers: [UnsafeRawBufferPointer] = []
 
     private let signer: HMACSigner
     private let iopub: KernelSocket
-    private let heartbeat: KernelSocket
-    private let heartbeatBuffer: FrameBuffer
     /// `","username":"…","session":"…","date":"` between msg_type and the date.
     private let headerMiddle: [UInt8]
     /// `kernel.<session>.` iopub topic prefix, as ipykernel's `kernel.<id>.<msg_type>`.
@@ -32,18 +27,10 @@ final class MessageSender {
     private var header: [UInt8] = []
     private var topic: [UInt8] = []
     private var routing: [UnsafeRawBufferPointer] = []
-    private var congested = false
-    /// Messages dropped because iopub stayed full (logged).
-    private(set) var droppedOutput = 0
 
-    init(
-        signer: HMACSigner, session: String, username: String, iopub: KernelSocket, heartbeat: KernelSocket,
-        heartbeatBuffer: FrameBuffer
-    ) {
+    init(signer: HMACSigner, session: String, username: String, iopub: KernelSocket) {
         self.signer = signer
-        self.heartbeatBuffer = heartbeatBuffer
         self.iopub = iopub
-        self.heartbeat = heartbeat
         var middle: [UInt8] = []
         middle.appendASCII("\",\"username\":")
         middle.appendQuoted(username)
@@ -63,6 +50,7 @@ final class MessageSender {
     func begin() {
         content.removeAll(keepingCapacity: true)
         metadata.removeAll(keepingCapacity: true)
+        buffers.removeAll(keepingCapacity: true)
     }
 
     /// Sends the built message as `type` to the routing identities of `request` on `socket`, with the
@@ -89,33 +77,12 @@ final class MessageSender {
         topic.append(contentsOf: topicPrefix)
         topic.appendASCII(type)
         writeHeader(type)
-        topic.withUnsafeBytes { t in
+        let failure = topic.withUnsafeBytes { t in
             routing.append(t)
-            var waitingSince: UInt64 = 0
-            while true {
-                switch transmit(on: iopub, parent: parent) {
-                case nil:
-                    congested = false
-                    routing.removeAll(keepingCapacity: true)
-                    return
-                case .wouldBlock?:
-                    let now = Monotonic.now
-                    if waitingSince == 0 { waitingSince = now }
-                    if congested || now - waitingSince > MessageSender.congestionTimeout {
-                        if !congested { Log.message("iopub subscriber stuck: dropping output until it drains") }
-                        congested = true
-                        droppedOutput += 1
-                        routing.removeAll(keepingCapacity: true)
-                        return
-                    }
-                    waitForRoom()
-                case let failure?:
-                    Log.message("publishing \(type) failed: \(failure)")
-                    routing.removeAll(keepingCapacity: true)
-                    return
-                }
-            }
+            defer { routing.removeAll(keepingCapacity: true) }
+            return transmit(on: iopub, parent: parent)
         }
+        if let failure { Log.message("publishing \(type) failed: \(failure)") }
     }
 
     /// Publishes `iopub_welcome` for a new subscription to `subscription` (ipykernel 7 behaviour).
@@ -151,7 +118,7 @@ final class MessageSender {
         return header.withUnsafeBytes { h in
             metadata.withUnsafeBytes { m in
                 content.withUnsafeBytes { c in
-                    let parts = MessageParts(header: h, parentHeader: parent, metadata: m, content: c)
+                    let parts = MessageParts(header: h, parentHeader: parent, metadata: m, content: c, buffers: buffers)
                     let signature: HMACSignature
                     do {
                         signature = try signer.sign(parts)
@@ -170,11 +137,5 @@ final class MessageSender {
                 }
             }
         }
-    }
-
-    /// Sleeps up to 1 ms while keeping the heartbeat answered (XPUB never reports POLLOUT usefully).
-    private func waitForRoom() {
-        var item = zmq_pollitem_t(socket: heartbeat.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
-        if zmq_poll(&item, 1, 1) > 0 { heartbeat.echoAll(using: heartbeatBuffer) }
     }
 }

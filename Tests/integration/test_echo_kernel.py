@@ -214,10 +214,11 @@ def test_comm_lifecycle_and_echo(kernel):
 
     data = {"n": [1, 2.5, None, True], "s": "é\n\"", "nested": {"k": {}}}
     msg = c.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
-    c.shell_channel.send(msg)
+    c.session.send(c.shell_channel.socket, msg, buffers=[b"\x00\x01binary", b"second"])
     io = iopub_for(c, msg["header"]["msg_id"])
     assert types(io) == ["status:busy", "comm_msg", "status:idle"]
     assert io[1]["content"] == {"comm_id": comm_id, "data": data}
+    assert [bytes(b) for b in io[1]["buffers"]] == [b"\x00\x01binary", b"second"]
 
     close = c.session.msg("comm_close", {"comm_id": comm_id, "data": {}})
     c.shell_channel.send(close)
@@ -375,6 +376,23 @@ def test_stream_hook_loses_nothing(kernel):
     assert [int(t.split(":", 1)[0]) for t in streams] == list(range(n))
     assert all(len(t) == size for t in streams)
     assert shell_reply(c, msg_id)["content"]["status"] == "ok"
+
+
+def test_subscriber_that_never_reads_does_not_stall_others(kernel):
+    ctx = zmq.Context.instance()
+    idle_sub = ctx.socket(zmq.SUB)
+    idle_sub.linger = 0
+    idle_sub.rcvhwm = 10
+    idle_sub.setsockopt(zmq.SUBSCRIBE, b"")
+    idle_sub.connect(f"tcp://127.0.0.1:{kernel.info['iopub_port']}")
+    try:
+        time.sleep(0.2)
+        c = kernel.client
+        msg_id = c.execute("%stream 20000 200")
+        io = iopub_for(c, msg_id, timeout=30)
+        assert sum(1 for m in io if m["msg_type"] == "stream") == 20000
+    finally:
+        idle_sub.close()
 
 
 def test_received_lists_channel_type_and_username(kernel):
