@@ -178,6 +178,9 @@ extension GatewayResponder {
         case .failure(let error): return error.response
         }
         let access = record.access.snapshot
+        // Visibility first, described like every other kernel route, so a hidden kernel's 404 is identical to an
+        // unknown id's.
+        if let denied = authorize(context, .read, .kernel(access), describing: "kernel \(record.id)") { return denied }
         if let denied = authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)") { return denied }
         return json(accessModel(access))
     }
@@ -188,6 +191,7 @@ extension GatewayResponder {
         case .success(let r): record = r
         case .failure(let error): return error.response
         }
+        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
         if let denied = authorize(context, .write, .kernelAccessControl(record.access.snapshot), describing: "access of kernel \(record.id)") { return denied }
         let body: [String: KernelJSONValue]
         switch bodyObject(context.request) {
