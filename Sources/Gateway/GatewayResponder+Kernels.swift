@@ -74,7 +74,10 @@ extension GatewayResponder {
         let owner = context.identity.username
         let defaultName = await manager.catalog.defaultName
         let specName = name ?? defaultName ?? ""
-        let owned = registry.count(ownedBy: owner)
+        // Counted with the starts still in flight: otherwise concurrent requests all see the same count and all
+        // pass the per-user limit.
+        let owned = registry.beginStart(for: owner)
+        defer { registry.endStart(for: owner) }
         let resource: Resource = sessionResource
             ? .newSession(kernelspec: specName, ownedKernelCount: owned)
             : .newKernel(kernelspec: specName, ownedKernelCount: owned)
