@@ -74,7 +74,10 @@ extension GatewayResponder {
         let owner = context.identity.username
         let defaultName = await manager.catalog.defaultName
         let specName = name ?? defaultName ?? ""
-        let owned = registry.count(ownedBy: owner)
+        // Counted with the starts still in flight: otherwise concurrent requests all see the same count and all
+        // pass the per-user limit.
+        let owned = registry.beginStart(for: owner)
+        defer { registry.endStart(for: owner) }
         let resource: Resource = sessionResource
             ? .newSession(kernelspec: specName, ownedKernelCount: owned)
             : .newKernel(kernelspec: specName, ownedKernelCount: owned)
@@ -178,6 +181,9 @@ extension GatewayResponder {
         case .failure(let error): return error.response
         }
         let access = record.access.snapshot
+        // Visibility first, described like every other kernel route, so a hidden kernel's 404 is identical to an
+        // unknown id's.
+        if let denied = authorize(context, .read, .kernel(access), describing: "kernel \(record.id)") { return denied }
         if let denied = authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)") { return denied }
         return json(accessModel(access))
     }
@@ -188,6 +194,7 @@ extension GatewayResponder {
         case .success(let r): record = r
         case .failure(let error): return error.response
         }
+        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
         if let denied = authorize(context, .write, .kernelAccessControl(record.access.snapshot), describing: "access of kernel \(record.id)") { return denied }
         let body: [String: KernelJSONValue]
         switch bodyObject(context.request) {

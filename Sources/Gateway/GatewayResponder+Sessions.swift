@@ -22,6 +22,12 @@ extension GatewayResponder {
         }
         let current = policy.current
         guard current.canRead(current.permissions(for: context.identity), kernel: record.access.snapshot) else {
+            // A denial like any other (audited), answered exactly like an unknown id.
+            let action = context.request.method == .get ? "read" : "write"
+            audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                    action: action, resource: "session \(id)", outcome: .denied,
+                                    reason: "session not found"))
+            metrics.recordDenial(reason: Decision.Denial.Code.notVisible.description)
             return .failure(HTTPResponseError(status: .notFound, message: "session \(id) not found"))
         }
         return .success((session, record))

@@ -46,5 +46,26 @@ final class KernelRegistry: Sendable {
         all.filter { $0.kernel.owner == username }.count
     }
 
+    private let startsInFlight = Mutex<[String: Int]>([:])
+
+    /// Kernels owned by `username` plus their starts still in flight, and counts one more start in flight, so
+    /// concurrent start requests cannot all pass a per-user kernel limit. Pair every call with `endStart(for:)`
+    /// after the started kernel was `add`ed (or the start failed or was denied).
+    func beginStart(for username: String) -> Int {
+        startsInFlight.withLock { inFlight in
+            let owned = count(ownedBy: username) + inFlight[username, default: 0]
+            inFlight[username, default: 0] += 1
+            return owned
+        }
+    }
+
+    /// Ends a start counted by `beginStart(for:)`.
+    func endStart(for username: String) {
+        startsInFlight.withLock { inFlight in
+            let left = inFlight[username, default: 1] - 1
+            inFlight[username] = left > 0 ? left : nil
+        }
+    }
+
     var totalConnections: Int { all.reduce(0) { $0 + $1.hub.connectionCount } }
 }

@@ -278,3 +278,107 @@ def kernel(gateway):
     k = gateway.start_kernel("echo")
     yield k
     gateway.delete(f"/api/kernels/{k['id']}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Multi-user helpers (authorization tests): the `users` CLI, a gateway started with --users-file / --audit-log /
+# --policy-file, and per-user views of it.
+
+KERNEL_GATEWAY = BUILD / "kernel-gateway"
+
+
+def users_cli(*args, timeout=30):
+    """Runs `kernel-gateway users ARGS...`; returns the CompletedProcess (text mode)."""
+    return subprocess.run([str(KERNEL_GATEWAY), "users", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def add_user(users_file, name, *roles):
+    """Adds (or updates) a user with the CLI and returns the token it printed."""
+    role_args = []
+    for role in roles or ("user",):
+        role_args += ["--role", role]
+    r = users_cli("add", name, *role_args, "--file", users_file)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+class UserView:
+    """One user's side of a multi-user gateway: REST calls and channel connections with that user's token."""
+
+    def __init__(self, gw, name, token):
+        self.gw, self.name, self.token = gw, name, token
+
+    def request(self, method, path, body=None, **kw):
+        data = None if body is None else json.dumps(body)
+        return requests.request(method, self.gw.base + path, headers=self.gw.headers(self.token), data=data,
+                                timeout=60, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path, body, **kw):
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path, body, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def start_kernel(self, name="echo"):
+        r = self.post("/api/kernels", {"name": name})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def share(self, kernel_id, user, permission):
+        r = self.put(f"/api/kernels/{kernel_id}/access", {"user": user, "permission": permission})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def channel(self, kernel_id, **kw):
+        return ChannelClient(self.gw, kernel_id, token=self.token, **kw)
+
+
+class MultiUserGateway(Gateway):
+    """A gateway in multi-user mode. `users` maps name -> role (or list of roles); tokens come from the CLI.
+    `policy` (a dict) is written to a policy file. The audit log is `self.audit_path`."""
+
+    def __init__(self, workdir, users, policy=None, extra_args=(), audit=True):
+        workdir = pathlib.Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.users_file = workdir / "users.json"
+        self.tokens = {}
+        for name, roles in users.items():
+            roles = [roles] if isinstance(roles, str) else list(roles)
+            self.tokens[name] = add_user(self.users_file, name, *roles)
+        args = ["--users-file", str(self.users_file)]
+        self.audit_path = workdir / "audit.log" if audit else None
+        if audit:
+            args += ["--audit-log", str(self.audit_path)]
+        self.policy_file = None
+        if policy is not None:
+            self.policy_file = workdir / "policy.json"
+            self.policy_file.write_text(json.dumps(policy))
+            args += ["--policy-file", str(self.policy_file)]
+        super().__init__(extra_args=args + list(extra_args), token=None)
+
+    def user(self, name):
+        return UserView(self, name, self.tokens[name])
+
+    def audit_events(self):
+        """Every audit line, parsed (each line must be one JSON object)."""
+        text = self.audit_path.read_text() if self.audit_path and self.audit_path.exists() else ""
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def received_log(client, timeout=20):
+    """Runs the echo kernel's `%received` hook through `client`; returns its [channel, msg_type, username] list."""
+    msg = client.execute("%received")
+    got = client.collect_until_idle(msg, timeout=timeout)
+    result = [m for m in got if m["header"]["msg_type"] == "execute_result"]
+    assert result, f"no execute_result: {[m['header']['msg_type'] for m in got]}"
+    return json.loads(result[0]["content"]["data"]["text/plain"])
