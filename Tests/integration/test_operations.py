@@ -61,31 +61,29 @@ def test_slow_client_is_bounded_and_told(make_gateway):
     gw = make_gateway(["--outbound-queue-bytes", "262144", "--replay-buffer-bytes", "65536"])
     k = gw.start_kernel("echo")
     slow = ChannelClient(gw, k["id"], session_id="slow-session")
-    fast = ChannelClient(gw, k["id"])
-    # the slow client asks for a flood of output and then does not read
     slow.ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.execute("%stream 4000 1000")
-    # another client on the same kernel keeps working, and sees the flood end
-    done = fast.wait_for(lambda m: m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
-                         and m["parent_header"].get("msg_type") == "execute_request", timeout=60)
-    assert done
-    info = fast.request("kernel_info_request")
-    fast.reply_to(info, "kernel_info_reply")
-    # the slow client was disconnected at the bound (1008), not allowed to grow the gateway's memory
+    # ask for ~40 MB of output and do not read it
+    slow.execute("%stream 20000 2000")
+    deadline = time.time() + 60
+    while gw.get(f"/api/kernels/{k['id']}").json()["connections"] != 0:
+        assert time.time() < deadline, "the client that does not read was never disconnected"
+        time.sleep(0.1)
+    # the gateway's memory stayed bounded (the flood is ~40 MB)
     status = pathlib.Path(f"/proc/{gw.proc.pid}/status").read_text()
-    rss_kib = int([l for l in status.splitlines() if l.startswith("VmRSS")][0].split()[1])
-    assert rss_kib < 200_000
-    # its close frame (1008) waits behind the data it does not read, so it may only see the connection drop
-    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
-        for _ in range(100_000):
-            slow.recv(timeout=10)
-    assert getattr(slow, "close_code", None) in (1008, None)
-    assert "client too slow" in gw.log_text() or getattr(slow, "close_code", None) == 1008
-    # reconnecting to the session is told how much it missed
+    hwm_kib = int([l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1])
+    assert hwm_kib < 150_000
+    # other clients are served as before (once the flood is over)
+    while gw.get(f"/api/kernels/{k['id']}").json()["execution_state"] != "idle":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    other = ChannelClient(gw, k["id"])
+    info = other.request("kernel_info_request")
+    assert other.reply_to(info, "kernel_info_reply", timeout=60)["content"]["status"] == "ok"
+    # the slow client's session was parked; reconnecting tells it plainly that output was dropped
     again = ChannelClient(gw, k["id"], session_id="slow-session")
     notice = again.wait_for(lambda m: m["header"]["msg_type"] == "stream" and "dropped" in m["content"].get("text", ""))
     assert "kernel-gateway" in notice["content"]["text"]
-    for c in (fast, again, slow):
+    for c in (other, again, slow):
         c.close()
 
 
