@@ -128,25 +128,32 @@ public final class ZMQSocket {
     }
 
     /// Receives one whole multipart message without blocking into `frames` (replacing its contents). Returns false
-    /// when no message is waiting.
+    /// when no message is waiting. The inner arrays are reused (their capacity kept), so a caller that passes the
+    /// same array every time receives without allocating once the buffers are large enough.
     public func receive(into frames: inout [[UInt8]]) throws -> Bool {
         let socket = try socket()
-        frames.removeAll(keepingCapacity: true)
+        var count = 0
         while true {
             let rc = zmq_msg_recv(&message, socket, ZMQ_DONTWAIT)
             if rc < 0 {
                 let code = zmq_errno()
-                if code == EAGAIN && frames.isEmpty { return false }
+                if code == EAGAIN && count == 0 { return false }
                 if code == EINTR { continue }
                 throw ZMQError("zmq_msg_recv", code: code)
             }
             let size = zmq_msg_size(&message)
-            if let data = zmq_msg_data(&message), size > 0 {
-                frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+            let bytes = UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: size)
+            if count < frames.count {
+                frames[count].removeAll(keepingCapacity: true)
+                frames[count].append(contentsOf: bytes)
             } else {
-                frames.append([])
+                frames.append(Array(bytes))
             }
-            if zmq_msg_more(&message) == 0 { return true }
+            count += 1
+            if zmq_msg_more(&message) == 0 {
+                if frames.count > count { frames.removeLast(frames.count - count) }
+                return true
+            }
         }
     }
 }

@@ -59,6 +59,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
     private var legacyBuffer: [UInt8] = []
     private var v1Buffer: [UInt8] = []
     private var headerBuffer: [UInt8] = []
+    private var replyBuffer: [UInt8] = []
     private var sweepTimer: TimerHandle?
     private(set) var counters = Counters()
     private let connections = Atomic<Int>(0)
@@ -453,9 +454,8 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
         if let id = state.connectionID, let client = clients[id] {
             if isReply && client.outstanding > 0 { client.outstanding -= 1 }
-            var buffer: [UInt8] = []
-            if let kind = encode(frames, layout, channel, client.format, into: &buffer) {
-                buffer.withUnsafeBytes { _ = client.connection.send(kind, payload: $0) }
+            if let kind = encode(frames, layout, channel, client.format, into: &replyBuffer) {
+                replyBuffer.withUnsafeBytes { _ = client.connection.send(kind, payload: $0) }
             }
         } else if state.replay != nil {
             var buffer: [UInt8] = []

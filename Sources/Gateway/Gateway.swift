@@ -104,10 +104,14 @@ public final class Gateway: Sendable {
     public func start() async throws -> Int {
         let registry = self.registry
         let responder = self.responder
+        let metrics = self.metrics
         await manager.observe { event in
             guard case .removed(let id) = event, let record = registry.remove(id) else { return }
             let hub = record.hub
-            hub.loop.execute { hub.close(reason: "kernel shut down") }
+            hub.loop.execute {
+                metrics.retire(hub.counters)
+                hub.close(reason: "kernel shut down")
+            }
             Task { await responder.sessions.removeSessions(ofKernel: id) }
         }
         var lastError: Error?

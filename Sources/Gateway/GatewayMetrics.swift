@@ -26,6 +26,8 @@ final class GatewayMetrics: Sendable {
         var kernelRestarts: [String: Int] = [:]
         var denials: [String: Int] = [:]
         var authenticationFailures = 0
+        /// Message counters of hubs whose kernels are gone, so counters never go backwards.
+        var retired = ChannelHub.Counters()
     }
 
     private let state = Mutex(State())
@@ -45,6 +47,22 @@ final class GatewayMetrics: Sendable {
     func recordKernelRestart(kernelspec: String) { state.withLock { $0.kernelRestarts[kernelspec, default: 0] += 1 } }
     func recordDenial(reason: String) { state.withLock { $0.denials[reason, default: 0] += 1 } }
     func recordAuthenticationFailure() { state.withLock { $0.authenticationFailures += 1 } }
+
+    /// Keeps the counters of a hub whose kernel was removed.
+    func retire(_ counters: ChannelHub.Counters) {
+        state.withLock { state in
+            for i in 0..<4 {
+                state.retired.inbound[i] += counters.inbound[i]
+                state.retired.outbound[i] += counters.outbound[i]
+            }
+            state.retired.denied += counters.denied
+            state.retired.malformed += counters.malformed
+            state.retired.queueFull += counters.queueFull
+            state.retired.unroutable += counters.unroutable
+            state.retired.replayed += counters.replayed
+            state.retired.replayDropped += counters.replayDropped
+        }
+    }
 
     /// The metrics page. `kernelStates` is keyed "kernelspec\0state".
     func render(kernelStates: [String: Int], hubCounters: [ChannelHub.Counters], connections: Int) -> String {
@@ -76,13 +94,13 @@ final class GatewayMetrics: Sendable {
 
         var inbound = [0, 0, 0, 0], outbound = [0, 0, 0, 0]
         var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0
-        for c in hubCounters {
+        for c in hubCounters + [s.retired] {
             for i in 0..<4 { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
             denied += c.denied; malformed += c.malformed; queueFull += c.queueFull; unroutable += c.unroutable
             replayed += c.replayed; replayDropped += c.replayDropped
         }
         let channels = ["shell", "control", "stdin", "iopub"]
-        header("kernel_gateway_messages_total", "counter", "Channel messages bridged, by channel and direction (running kernels).")
+        header("kernel_gateway_messages_total", "counter", "Channel messages bridged, by channel and direction.")
         for i in 0..<4 {
             out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_kernel\"} \(inbound[i])\n"
             out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_client\"} \(outbound[i])\n"
