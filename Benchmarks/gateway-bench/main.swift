@@ -1,1 +1,4 @@
+import Glibc
+
+if CommandLine.arguments.dropFirst().first == "load" { exit(LoadCommand.run(Array(CommandLine.arguments.dropFirst(2)))) }
 print("gateway-bench")

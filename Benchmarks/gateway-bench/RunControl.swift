@@ -1,0 +1,34 @@
+import Synchronization
+
+/// Shared, thread-safe state of one load run: the stop flag, the request budget (`--messages`), and counters
+/// every client bumps. Atomics only (relaxed: the counters are totals read after the fact or sampled).
+final class RunControl: Sendable {
+    let stopping = Atomic<Bool>(false)
+    /// Requests started so far; with a budget, a client starts one only while this stays below `budget`.
+    let issued = Atomic<Int>(0)
+    let budget: Int
+    let opened = Atomic<Int>(0)
+    let failedToOpen = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+    let errors = Atomic<Int>(0)
+    let wsSent = Atomic<Int>(0)
+    let wsReceived = Atomic<Int>(0)
+
+    init(budget: Int = Int.max) {
+        self.budget = budget
+    }
+
+    /// Reserves one request from the budget; false when stopping or the budget is used up.
+    @inline(__always)
+    func reserve() -> Bool {
+        if stopping.load(ordering: .relaxed) { return false }
+        if budget == Int.max { return true }
+        return issued.wrappingAdd(1, ordering: .relaxed).oldValue < budget
+    }
+
+    /// The message counters at one instant (each read separately; good enough for rates over seconds).
+    var snapshot: (completed: Int, sent: Int, received: Int, errors: Int) {
+        (completed.load(ordering: .relaxed), wsSent.load(ordering: .relaxed), wsReceived.load(ordering: .relaxed),
+         errors.load(ordering: .relaxed))
+    }
+}
