@@ -6,7 +6,7 @@ import Synchronization
 final class RSSSampler: Sendable {
     private let pid: Int32
     private let running = Atomic<Bool>(true)
-    private let peak = Atomic<Int>(0)
+    private let peak = Atomic<UInt64>(0)
     private let samples = Mutex<[Int]>([])
     private let finished = DispatchSemaphore(value: 0)
 
@@ -17,7 +17,7 @@ final class RSSSampler: Sendable {
         let thread = Thread { [self] in
             while running.load(ordering: .relaxed) {
                 if let stats = ProcessStats.read(pid: pid) {
-                    peak.max(stats.rssKiB, ordering: .relaxed)
+                    peak.storeMax(UInt64(stats.rssKiB))
                     samples.withLock { $0.append(stats.rssKiB) }
                 }
                 usleep(UInt32(intervalMilliseconds * 1000))
@@ -31,6 +31,6 @@ final class RSSSampler: Sendable {
     func stop() -> (peakKiB: Int, samples: [Int]) {
         running.store(false, ordering: .relaxed)
         finished.wait()
-        return (peak.load(ordering: .relaxed), samples.withLock { $0 })
+        return (Int(peak.load(ordering: .relaxed)), samples.withLock { $0 })
     }
 }

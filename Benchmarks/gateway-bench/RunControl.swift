@@ -32,3 +32,27 @@ final class RunControl: Sendable {
          errors.load(ordering: .relaxed))
     }
 }
+
+// `Atomic<UInt64>.min/.max` in this toolchain compare as signed (a UInt64.max start value never moves), so the
+// benchmark uses its own compare-exchange loops.
+extension Atomic where Value == UInt64 {
+    /// Stores `value` if it is smaller than the current one.
+    func storeMin(_ value: UInt64) {
+        var current = load(ordering: .relaxed)
+        while value < current {
+            let (exchanged, original) = compareExchange(expected: current, desired: value, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    /// Stores `value` if it is larger than the current one.
+    func storeMax(_ value: UInt64) {
+        var current = load(ordering: .relaxed)
+        while value > current {
+            let (exchanged, original) = compareExchange(expected: current, desired: value, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+}
