@@ -145,6 +145,15 @@ final class ClientWebSocketCodec {
         if used < buffered.count && !closeReceived { pending.append(contentsOf: buffered[used...]) }
     }
 
+    /// `receive` for bytes in an array (tests and non-hot paths).
+    func receive(_ bytes: [UInt8], _ handler: (Event) -> Void) throws(ClientWebSocketError) {
+        var outcome: Result<Void, ClientWebSocketError> = .success(())
+        bytes.withUnsafeBytes { raw in
+            do throws(ClientWebSocketError) { try receive(raw, handler) } catch { outcome = .failure(error) }
+        }
+        try outcome.get()
+    }
+
     /// Parses whole frames from the start of `bytes`; returns how many bytes they took.
     private func parseFrames(_ bytes: UnsafeRawBufferPointer, _ handler: (Event) -> Void) throws(ClientWebSocketError) -> Int {
         var offset = 0

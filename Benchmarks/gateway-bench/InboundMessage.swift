@@ -10,6 +10,15 @@ struct InboundMessage {
     let parentID: Range<Int>?
     let content: Range<Int>
 
+    /// A message whose parts were located by the caller (the direct ZeroMQ client).
+    init(frame: UnsafeRawBufferPointer, channel: Channel, msgType: Range<Int>, parentID: Range<Int>?, content: Range<Int>) {
+        self.frame = frame
+        self.channel = channel
+        self.msgType = msgType
+        self.parentID = parentID
+        self.content = content
+    }
+
     /// Decodes a legacy text, legacy binary or v1 frame with the gateway's own (validating) codecs.
     init(frame: UnsafeRawBufferPointer, text: Bool, wire: WireProtocol) throws(ProtocolError) {
         self.frame = frame
