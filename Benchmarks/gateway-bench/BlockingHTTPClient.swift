@@ -91,7 +91,7 @@ enum BlockingHTTPClient {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { raw in raw.baseAddress.map { write(fd, $0 + offset, raw.count - offset) } ?? 0 }
             if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else {
                 throw Failure(message: "write: \(String(cString: strerror(errno)))")
             }
