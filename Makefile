@@ -3,7 +3,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PORT ?= 8888
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release run test unit integration bench clean
+.PHONY: setup build release run test unit integration bench bench-compare clean
 
 setup:
 	@scripts/setup.sh
@@ -29,6 +29,9 @@ test: setup
 
 bench: release
 	.build/release/gateway-bench micro
+
+bench-compare:
+	scripts/bench-compare.sh
 
 clean:
 	rm -rf .build

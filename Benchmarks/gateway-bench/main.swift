@@ -8,6 +8,7 @@ let usage = """
 
     subcommands:
       micro     per-operation ns and allocations of the message hot path (gateway-bench micro --help)
+      load      load generator for any Jupyter gateway (gateway-bench load --help)
       \(WebSocketEchoServer.usage)
     """
 
@@ -15,6 +16,8 @@ let benchArguments = Array(CommandLine.arguments.dropFirst())
 switch benchArguments.first {
 case "micro":
     exit(MicroCommand.run(Array(benchArguments.dropFirst())))
+case "load":
+    exit(LoadCommand.run(Array(benchArguments.dropFirst())))
 case "ws-echo":
     exit(WebSocketEchoServer.run(Array(benchArguments.dropFirst())))
 case "help", "-h", "--help":

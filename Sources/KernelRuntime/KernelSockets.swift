@@ -33,6 +33,12 @@ final class KernelSockets {
                 try socket.setOption(ZMQ_IMMEDIATE, 0)
             }
             try iopub.setOption(ZMQ_RCVHWM, 100_000)
+            // The sockets connect before the kernel has bound its ports; libzmq's default 100 ms reconnect interval
+            // then adds 100-200 ms to every kernel start (measured with gateway-bench load --mode start).
+            for socket in [shell, control, stdin, iopub, heartbeat] {
+                try socket.setOption(ZMQ_RECONNECT_IVL, 5)
+                try socket.setOption(ZMQ_RECONNECT_IVL_MAX, 100)
+            }
             try shell.connect(info.endpoint(for: .shell))
             try control.connect(info.endpoint(for: .control))
             try stdin.connect(info.endpoint(for: .stdin))

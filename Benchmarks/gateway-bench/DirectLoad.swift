@@ -1,0 +1,167 @@
+import EventLoop
+import Foundation
+import Glibc
+
+/// `--direct`: the floor without any gateway. Starts echo-kernel itself with a connection file it writes (free
+/// loopback ports, a random HMAC key), talks to it over ZeroMQ (`DirectClient`), and reports the same request
+/// metrics as the requests mode. The kernel is stopped (SIGTERM, then SIGKILL) by its PID at the end.
+enum DirectLoad {
+    static func run(_ session: LoadSession) -> LoadReport {
+        let o = session.options
+        var report = LoadReport()
+        report.set("mode", "direct")
+        if let label = o.label { report.set("label", label) }
+        report.set("clients", o.clients)
+        report.set("inflight", o.inflight)
+        report.set("msg", o.message.rawValue)
+        guard let kernelPath = echoKernelPath(o.echoKernelPath) else {
+            report.set("errors", 1)
+            report.set("error_sample", "echo-kernel not found (put it on PATH or pass --echo-kernel)")
+            report.line("echo-kernel not found")
+            return report
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-bench-\(session.runID)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ports = (0..<5).compactMap { _ in freePort() }
+        guard ports.count == 5 else {
+            report.set("errors", 1)
+            report.set("error_sample", "no free ports")
+            return report
+        }
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<16).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
+        let connection = """
+            {"transport":"tcp","ip":"127.0.0.1","shell_port":\(ports[0]),"iopub_port":\(ports[1]),"stdin_port":\(ports[2]),\
+            "control_port":\(ports[3]),"hb_port":\(ports[4]),"key":"\(key)","signature_scheme":"hmac-sha256","kernel_name":"echo"}
+            """
+        let connectionFile = directory.appendingPathComponent("kernel.json")
+        do { try connection.write(to: connectionFile, atomically: true, encoding: .utf8) } catch {
+            report.set("errors", 1)
+            report.set("error_sample", "cannot write the connection file: \(error)")
+            return report
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kernelPath)
+        process.arguments = ["-f", connectionFile.path]
+        do { try process.run() } catch {
+            report.set("errors", 1)
+            report.set("error_sample", "cannot start echo-kernel: \(error)")
+            return report
+        }
+        defer { stopKernel(process) }
+        report.set("kernel_pid", Int(process.processIdentifier))
+
+        let control = RunControl(budget: o.messages ?? Int.max)
+        let clients: [DirectClient]
+        do {
+            let context = try ZMQContext()
+            clients = try (0..<o.clients).map { i in
+                try DirectClient(index: i, loop: session.loop(i), context: context,
+                                 shellEndpoint: "tcp://127.0.0.1:\(ports[0])", iopubEndpoint: "tcp://127.0.0.1:\(ports[1])",
+                                 key: Array(key.utf8), message: o.message, code: o.code, inflight: o.inflight,
+                                 control: control, sessionPrefix: "d\(session.runID)")
+            }
+            for c in clients { try onLoop(c.loop) { Result { try c.start() } }.get() }
+        } catch {
+            report.set("errors", 1)
+            report.set("error_sample", "ZeroMQ setup failed: \(error)")
+            return report
+        }
+        defer { for c in clients { onLoop(c.loop) { c.stop() } } }
+
+        let warm = WarmCounter()
+        for c in clients { c.loop.execute { c.warmUp(count: 2) { warm.count.wrappingAdd(1, ordering: .relaxed) } } }
+        guard waitUntil(deadline: Monotonic.now &+ 30_000_000_000, { warm.count.load(ordering: .relaxed) >= clients.count }) else {
+            report.set("errors", 1)
+            report.set("error_sample", "echo-kernel did not answer within 30 s")
+            return report
+        }
+        for c in clients { c.loop.execute { c.begin() } }
+        let begun = Monotonic.now
+        if o.messages == nil { sleepSeconds(o.warmupSeconds) }
+        let t0 = o.messages == nil ? Monotonic.now : begun
+        let s0 = control.snapshot
+        let cpu0 = ProcessStats.selfCPUSeconds()
+        let kernel0 = ProcessStats.read(pid: process.processIdentifier)
+        var timedOut = false
+        if let budget = o.messages {
+            let limit = o.seconds.map { Monotonic.now &+ UInt64($0 * 1e9) } ?? (Monotonic.now &+ 3_600_000_000_000)
+            timedOut = !waitUntil(deadline: limit) { control.snapshot.completed >= budget }
+        } else {
+            sleepSeconds(o.seconds ?? 5)
+        }
+        let t1 = Monotonic.now
+        let s1 = control.snapshot
+        let cpu1 = ProcessStats.selfCPUSeconds()
+        let kernel1 = ProcessStats.read(pid: process.processIdentifier)
+        control.stopping.store(true, ordering: .relaxed)
+        _ = waitUntil(deadline: Monotonic.now &+ 10_000_000_000) { clients.allSatisfy { c in onLoop(c.loop) { !c.hasPending } } }
+        let unfinished = clients.reduce(0) { sum, c in sum + onLoop(c.loop) { c.abandonPending() } }
+        let sampleError = clients.compactMap { c in onLoop(c.loop) { c.lastError } }.first
+
+        let elapsed = Double(t1 &- t0) / 1e9
+        var latencies: [UInt64] = []
+        for c in clients { latencies += c.latencies.latencies(in: t0...t1) }
+        let summary = LatencySummary(nanoseconds: latencies)
+        let requests = s1.completed - s0.completed
+        let messages = (s1.sent - s0.sent) + (s1.received - s0.received)
+        let errors = s1.errors + unfinished + (timedOut ? 1 : 0)
+        report.set("seconds", round3(elapsed))
+        report.set("requests", requests)
+        report.set("requests_per_s", (Double(requests) / elapsed).rounded())
+        report.set("zmq_messages", messages)
+        report.set("latency_us", summary.json)
+        report.set("errors", errors)
+        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.set("client_cpu_s", round3(cpu1 - cpu0))
+        if let kernel0, let kernel1 { report.set("kernel_cpu_s", round3(kernel1.cpuSeconds - kernel0.cpuSeconds)) }
+        report.line("direct ZeroMQ to echo-kernel: \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue)")
+        report.line("\(requests) requests in \(round3(elapsed)) s = \(Int((Double(requests) / elapsed).rounded())) req/s")
+        report.line("latency: \(summary.text)")
+        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        return report
+    }
+
+    /// `--echo-kernel`, else `echo-kernel` next to this executable, else on PATH.
+    static func echoKernelPath(_ explicit: String?) -> String? {
+        if let explicit { return access(explicit, X_OK) == 0 ? explicit : nil }
+        var candidates: [String] = []
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        candidates.append(me.deletingLastPathComponent().appendingPathComponent("echo-kernel").path)
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(dir)/echo-kernel")
+        }
+        return candidates.first { access($0, X_OK) == 0 }
+    }
+
+    /// A loopback TCP port that was free a moment ago (bind to 0, read it back, close).
+    static func freePort() -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func stopKernel(_ process: Process) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Monotonic.now &+ 3_000_000_000
+        _ = waitUntil(deadline: deadline) { !process.isRunning }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}

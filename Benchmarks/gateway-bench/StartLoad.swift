@@ -1,0 +1,94 @@
+import EventLoop
+import Foundation
+import Synchronization
+
+/// `--mode start --users U`: first `--single-starts`-style baseline (3 kernels started one at a time, each
+/// deleted before the next), then U threads that each start one kernel at the same instant (user i uses token
+/// i mod the tokens given). Reports the start latency distribution (POST until the response), errors, and p99
+/// relative to the single-start median. Every kernel is deleted at the end.
+enum StartLoad {
+    static func run(_ session: LoadSession) -> LoadReport {
+        let o = session.options
+        let url = session.url
+        var report = LoadReport()
+        report.set("mode", "start")
+        if let label = o.label { report.set("label", label) }
+        report.set("url", url.description)
+        report.set("kernel", o.kernelName)
+        report.set("users", o.users)
+        report.set("tokens", o.tokens.count)
+
+        var singles: [UInt64] = []
+        var errors: [String] = []
+        for i in 0..<3 {
+            do throws(BlockingHTTPClient.Failure) {
+                let k = try KernelREST.start(url, name: o.kernelName, token: o.token(i))
+                singles.append(k.latency)
+                try KernelREST.delete(url, id: k.id, token: k.token)
+            } catch {
+                errors.append(error.message)
+            }
+        }
+        let single = LatencySummary(nanoseconds: singles)
+
+        let gate = StartGate(count: o.users)
+        let server0 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
+        let began = Monotonic.now
+        let results = ParallelRunner.run(count: o.users, parallel: o.users) { i -> Result<KernelREST.Started, BlockingHTTPClient.Failure> in
+            gate.arriveAndWait()
+            do throws(BlockingHTTPClient.Failure) {
+                return .success(try KernelREST.start(url, name: o.kernelName, token: o.token(i)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let wall = Double(Monotonic.now &- began) / 1e9
+        let server1 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
+        var latencies: [UInt64] = []
+        for r in results {
+            switch r {
+            case .success(let k):
+                session.adopt(k)
+                latencies.append(k.latency)
+            case .failure(let e): errors.append(e.message)
+            }
+        }
+        let concurrent = LatencySummary(nanoseconds: latencies)
+        let deleteBegan = Monotonic.now
+        let deleteErrors = session.deleteKernels()
+        let deleteSeconds = Double(Monotonic.now &- deleteBegan) / 1e9
+        errors += deleteErrors
+
+        report.set("single_start_us", single.json)
+        report.set("concurrent_start_us", concurrent.json)
+        report.set("started", latencies.count)
+        report.set("wall_seconds", round3(wall))
+        report.set("delete_seconds", round3(deleteSeconds))
+        let ratio = single.p50 > 0 ? concurrent.p99 / single.p50 : 0
+        report.set("p99_over_single", round3(ratio))
+        report.set("errors", errors.count)
+        if let first = errors.first { report.set("error_sample", first) }
+        report.line("single start (3, sequential): \(single.text)")
+        report.line("\(o.users) concurrent starts: \(concurrent.text); all done in \(round3(wall)) s")
+        report.line("p99 / single-start median = \(round3(ratio)); \(latencies.count) started, deleted in \(round3(deleteSeconds)) s")
+        report.line("errors: \(errors.count)" + (errors.first.map { " (\($0))" } ?? ""))
+        if let server0, let server1 {
+            report.set("server_cpu_s", round3(server1.cpuSeconds - server0.cpuSeconds))
+            report.set("server_vmhwm_kib", server1.hwmKiB)
+        }
+        return report
+    }
+}
+
+/// Releases `count` threads together: each calls `arriveAndWait`, and all return once the last has arrived.
+final class StartGate: Sendable {
+    private let count: Int
+    private let arrived = Atomic<Int>(0)
+
+    init(count: Int) { self.count = count }
+
+    func arriveAndWait() {
+        arrived.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        while arrived.load(ordering: .sequentiallyConsistent) < count { usleep(200) }
+    }
+}
