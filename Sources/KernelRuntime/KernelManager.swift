@@ -64,10 +64,11 @@ public actor KernelManager {
     private let configuration: Configuration
     private let context: ZMQContext
     private let store: ConnectionFileStore
-    private let ports = LoopbackPortAllocator()
+    private let ports = LoopbackPortAllocator.shared
     private let logger: Logger
     public private(set) var catalog: KernelSpecCatalog
     private var kernels: [String: Kernel] = [:]
+    private var portsByKernel: [String: [Int]] = [:]
     private var order: [String] = []
     private var starting = 0
     private var stopping = false
@@ -127,19 +128,49 @@ public actor KernelManager {
         do { spec = try catalog.spec(named: specName) } catch {
             throw ManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
         }
-        let id = UUID().uuidString.lowercased()
-        var forced = forcedEnvironment
-        forced["KERNEL_ID"] = id
-        let environment: KernelEnvironment
-        do {
-            environment = try KernelEnvironment.build(gateway: configuration.gatewayEnvironment,
-                                                      policy: configuration.environmentPolicy, specEnv: spec.env,
-                                                      client: clientEnvironment, forced: forced)
-        } catch let error as KernelRuntimeError {
-            throw ManagerError(.invalidRequest, error.message)
-        }
         starting += 1
         defer { starting -= 1 }
+        // Ports are found by binding port 0 and closing; another process can take one before the kernel binds it.
+        // A kernel that dies before it is ready is therefore tried again with fresh ports and a fresh id (a broken
+        // kernel fails the same way each time, so this costs it two quick extra attempts).
+        var attempt = 0
+        var kernel: Kernel
+        while true {
+            attempt += 1
+            let id = UUID().uuidString.lowercased()
+            var forced = forcedEnvironment
+            forced["KERNEL_ID"] = id
+            let environment: KernelEnvironment
+            do {
+                environment = try KernelEnvironment.build(gateway: configuration.gatewayEnvironment,
+                                                          policy: configuration.environmentPolicy, specEnv: spec.env,
+                                                          client: clientEnvironment, forced: forced)
+            } catch let error as KernelRuntimeError {
+                throw ManagerError(.invalidRequest, error.message)
+            }
+            kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment)
+            kernels[id] = kernel
+            order.append(id)
+            do {
+                try await kernel.start()
+                break
+            } catch {
+                logger.warning("kernel failed to start", metadata: ["kernel_id": id, "attempt": "\(attempt)", "error": "\(error)"])
+                await kernel.shutdown(now: true)
+                forget(id)
+                if attempt >= 3 || stopping {
+                    throw ManagerError(.startFailed, "kernel \(spec.name) failed to start: \(error)")
+                }
+            }
+        }
+        let id = kernel.id
+        logger.info("kernel started", metadata: ["kernel_id": id, "kernel_name": spec.name, "owner": owner])
+        for observer in observers { observer(.started(kernel)) }
+        return kernel
+    }
+
+    /// Allocates ports, writes the connection file and creates the kernel (not yet started).
+    private func launchOnce(id: String, spec: KernelSpec, owner: String, environment: KernelEnvironment) throws -> Kernel {
         let allocated: [Int]
         do { allocated = try ports.allocate(count: 5) } catch {
             throw ManagerError(.startFailed, "cannot allocate ports: \(error)")
@@ -159,32 +190,20 @@ public actor KernelManager {
             ports.release(allocated)
             throw ManagerError(.startFailed, "\(error)")
         }
-        let kernel: Kernel
         do {
-            kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
-                                loop: group.next(), context: context, store: store,
-                                lifecycle: lifecycleConfiguration(for: spec), logger: logger) { [weak self] id in
+            let kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
+                                    loop: group.next(), context: context, store: store,
+                                    lifecycle: lifecycleConfiguration(for: spec), logger: logger) { [weak self] id in
                 guard let self else { return }
-                Task { await self.forget(id, ports: allocated) }
+                Task { await self.forget(id) }
             }
+            portsByKernel[id] = allocated
+            return kernel
         } catch {
             _ = store.remove(kernelID: id)
             ports.release(allocated)
             throw ManagerError(.startFailed, "\(error)")
         }
-        kernels[id] = kernel
-        order.append(id)
-        do {
-            try await kernel.start()
-        } catch {
-            logger.warning("kernel failed to start", metadata: ["kernel_id": id, "error": "\(error)"])
-            await kernel.shutdown(now: true)
-            forget(id, ports: allocated)
-            throw ManagerError(.startFailed, "kernel \(spec.name) failed to start: \(error)")
-        }
-        logger.info("kernel started", metadata: ["kernel_id": id, "kernel_name": spec.name, "owner": owner])
-        for observer in observers { observer(.started(kernel)) }
-        return kernel
     }
 
     private func lifecycleConfiguration(for spec: KernelSpec) -> KernelLifecycle.Configuration {
@@ -209,10 +228,10 @@ public actor KernelManager {
         }
     }
 
-    private func forget(_ id: String, ports allocated: [Int]) {
+    private func forget(_ id: String) {
+        if let allocated = portsByKernel.removeValue(forKey: id) { ports.release(allocated) }
         guard kernels.removeValue(forKey: id) != nil else { return }
         order.removeAll { $0 == id }
-        ports.release(allocated)
         for observer in observers { observer(.removed(id)) }
     }
 }

@@ -21,6 +21,9 @@ public final class LoopbackPortAllocator: Sendable {
     /// Creates an allocator with no reservations.
     public init() {}
 
+    /// One allocator for the whole process, so kernels started by different managers never share reserved ports.
+    public static let shared = LoopbackPortAllocator()
+
     /// Returns `count` distinct free ports, none currently reserved, and reserves them. Throws
     /// `.systemCallFailed` when sockets cannot be created or bound.
     public func allocate(count: Int = 5) throws -> [Int] {

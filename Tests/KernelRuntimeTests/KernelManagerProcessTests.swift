@@ -5,7 +5,8 @@ import Testing
 @testable import EventLoop
 @testable import KernelRuntime
 
-@Suite(.serialized) struct KernelManagerProcessTests {
+extension RealKernelTests {
+@Suite struct KernelManagerProcessTests {
     func openDescriptorCount() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
     }
@@ -99,4 +100,5 @@ import Testing
         #expect(leftovers.isEmpty)
         #expect(openDescriptorCount() <= fdsBefore)
     }
+}
 }

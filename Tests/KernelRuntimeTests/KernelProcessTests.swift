@@ -94,7 +94,12 @@ enum TestKernels {
     }
 }
 
-@Suite(.serialized) struct KernelProcessTests {
+/// Every test that launches real kernel processes runs under this suite, one at a time: they count child
+/// processes and descriptors, which tests running in parallel would disturb.
+@Suite(.serialized) struct RealKernelTests {}
+
+extension RealKernelTests {
+@Suite struct KernelProcessTests {
     func execute(_ kernel: Kernel, _ code: String, allowStdin: Bool = false) async -> String {
         let (header, id) = TestKernels.request("execute_request")
         let escaped = String(decoding: { var o: [UInt8] = []; JSONEscaper.appendQuoted(code, to: &o); return o }(), as: UTF8.self)
@@ -196,4 +201,5 @@ enum TestKernels {
         #expect(await manager.count == 0)
         try? FileManager.default.removeItem(atPath: runtime)
     }
+}
 }
