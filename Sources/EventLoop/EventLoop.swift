@@ -40,6 +40,11 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     private var nextTimerID: UInt64 = 1
     private var thread: pthread_t?
 
+    /// A 64 KiB buffer for socket reads, shared by every connection on this loop (loop thread only). Reads hand
+    /// their bytes to a delegate synchronously, so one buffer per loop serves any number of connections; this
+    /// keeps an idle connection's memory small.
+    public let readScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+
     private struct PendingWork: ~Copyable {
         var jobs: [UnownedJob] = []
         var closures: [@Sendable () -> Void] = []
@@ -64,6 +69,7 @@ public final class EventLoop: SerialExecutor, @unchecked Sendable {
     deinit {
         close(epollFD)
         close(wakeFD)
+        readScratch.deallocate()
     }
 
     private func startThread() throws {

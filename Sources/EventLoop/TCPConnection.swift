@@ -35,8 +35,8 @@ public final class TCPConnection: @unchecked Sendable {
     private var overHighWater = false
     private var closeAfterFlush = false
     private var registered = false
-    private static let readChunk = 64 * 1024
-    private var readBuffer = [UInt8](repeating: 0, count: TCPConnection.readChunk)
+    private var flushScheduled = false
+    private var halfCloseAfterFlush = false
 
     /// Wraps an accepted, non-blocking descriptor; the connection owns and eventually closes it. Loop thread.
     public init(fd: Int32, loop: EventLoop, highWaterMark: Int = 16 << 20) {
@@ -61,24 +61,22 @@ public final class TCPConnection: @unchecked Sendable {
 
     public var isOverHighWater: Bool { overHighWater }
 
-    /// Queues `bytes` for sending (writing immediately when possible). Ignored after close. Loop thread.
+    /// Queues `bytes` for sending. Ignored after close. Loop thread.
+    ///
+    /// Writes made during one loop iteration are coalesced into one `write(2)` at the end of the iteration (a
+    /// fan-out or a burst of replies costs one system call per connection, not one per message), without adding
+    /// latency: the flush runs before the loop sleeps again.
     public func write(_ bytes: UnsafeRawBufferPointer) {
         loop.preconditionInEventLoop()
         guard !isClosed, bytes.count > 0 else { return }
-        var offset = 0
-        if pendingBytes == 0 && registered {
-            let n = Glibc.write(fd, bytes.baseAddress, bytes.count)
-            if n > 0 {
-                offset = n
-            } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                close()
-                return
-            }
-        }
-        if offset < bytes.count {
-            outbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-            if pendingBytes > highWaterMark { overHighWater = true }
-            updateInterest()
+        outbound.append(contentsOf: bytes)
+        if pendingBytes > highWaterMark { overHighWater = true }
+        guard registered, !wantsWrite, !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute { [self] in
+            flushScheduled = false
+            guard !isClosed else { return }
+            flush()
         }
     }
 
@@ -108,6 +106,19 @@ public final class TCPConnection: @unchecked Sendable {
             closeAfterFlush = true
             readingPaused = true
             updateInterest()
+        }
+    }
+
+    /// Sends everything queued, then half-closes (`shutdown(SHUT_WR)`: our FIN) while reading goes on, so the peer
+    /// sees all our bytes and its own in-flight bytes never provoke a reset. Loop thread.
+    public func halfCloseAfterFlushing() {
+        loop.preconditionInEventLoop()
+        guard !isClosed else { return }
+        if pendingBytes == 0 {
+            _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        } else {
+            halfCloseAfterFlush = true
+            if !flushScheduled && !wantsWrite { updateInterest() }
         }
     }
 
@@ -177,14 +188,13 @@ public final class TCPConnection: @unchecked Sendable {
     }
 
     private func readAvailable() {
+        let scratch = loop.readScratch
         // A bounded number of reads per wake-up keeps one busy peer from starving the others.
         for _ in 0..<4 {
-            let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = Glibc.read(fd, scratch.baseAddress, scratch.count)
             if n > 0 {
-                readBuffer.withUnsafeBytes { raw in
-                    delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: raw[0..<n]))
-                }
-                if isClosed || readingPaused || n < TCPConnection.readChunk { return }
+                delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+                if isClosed || readingPaused || n < scratch.count { return }
             } else if n == 0 {
                 close()
                 return
@@ -224,6 +234,10 @@ public final class TCPConnection: @unchecked Sendable {
         if closeAfterFlush && pendingBytes == 0 {
             close()
             return
+        }
+        if halfCloseAfterFlush && pendingBytes == 0 {
+            halfCloseAfterFlush = false
+            _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         }
         updateInterest()
     }

@@ -271,18 +271,14 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
-    /// Ends TCP once our last frame is out. With nothing queued (the usual case: a close frame is
-    /// tiny) this is a lingering close: half-close with `shutdown(SHUT_WR)`, so the server sends the
+    /// Ends TCP once our last frame is out, as a lingering close: half-close with `shutdown(SHUT_WR)`
+    /// after the queue is flushed, so the server sends the
     /// first FIN as RFC 6455 7.1.1 asks, and keep reading and discarding until the peer's EOF (or
     /// the close timeout). Closing at once would make the kernel answer still-unread or in-flight
     /// peer bytes with a reset, which can destroy our close frame before the peer reads it.
     private func closeTCPAfterClosingHandshake() {
-        if tcp.queuedBytes == 0 && tcp.fd >= 0 {
-            _ = Glibc.shutdown(tcp.fd, Int32(SHUT_WR))
-            tcp.resumeReading()
-        } else {
-            tcp.closeAfterFlushing()
-        }
+        tcp.halfCloseAfterFlushing()
+        tcp.resumeReading()
     }
 
     private func handle(_ event: WebSocketEvent) {

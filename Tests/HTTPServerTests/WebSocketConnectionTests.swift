@@ -282,7 +282,8 @@ import Testing
             return count
         }
         #expect(sent < 1000)
-        #expect(setup.delegate.snapshot.drains == 0)
+        // Writes made in one loop turn are flushed together at its end, so the drain may already be reported.
+        #expect(setup.delegate.snapshot.drains <= 1)
         for _ in 0..<sent { _ = try #require(try setup.peer.readFrame()) }
         #expect(await setup.waitFor { $0.drains == 1 })
         #expect(await runOnLoop(setup.loop) { connection.queuedBytes } == 0)
