@@ -6,7 +6,8 @@ import JupyterProtocol
 /// its cached channel permissions. Loop-bound (owned by the kernel's `ChannelHub`).
 final class ChannelClient {
     let connection: WebSocketConnection
-    let identity: Identity
+    /// Replaced on reload when the user's roles change.
+    var identity: Identity
     /// The authenticated username, pre-escaped for stamping into every forwarded header.
     let usernameLiteral: JSONStringLiteral
     let session: SessionKey

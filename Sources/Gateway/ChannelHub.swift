@@ -194,6 +194,23 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         sweepTimer = nil
     }
 
+    /// Applies a reloaded users file and policy to open connections: a user who no longer exists is disconnected
+    /// (1008), the others get their current roles and the current policy's rules. `resolve` maps a username to its
+    /// identity now, or nil when the user is gone. Call on `loop`.
+    func reauthorize(policy newPolicy: Policy, resolve: (String) -> Identity?) {
+        loop.preconditionInEventLoop()
+        for client in Array(clients.values) {
+            guard let identity = resolve(client.identity.username) else {
+                client.connection.close(code: .policyViolation, reason: "user \(client.identity.username) was removed")
+                removeClient(client.connection.id)
+                continue
+            }
+            client.identity = identity
+            client.permissions = ChannelPermissionCache(policy: newPolicy, identity: identity)
+        }
+        enforceReadAccess()
+    }
+
     /// Closes the connections of users who may no longer read the kernel (after a revoke). Call on `loop`.
     func enforceReadAccess() {
         loop.preconditionInEventLoop()

@@ -168,6 +168,22 @@ public final class Gateway: Sendable {
             var newAuthenticator: Authenticator?
             if let path = configuration.usersFile { newAuthenticator = .users(try Gateway.loadUsers(path)) }
             policy.replace(policy: newPolicy, authenticator: newAuthenticator)
+            // Open connections follow the reloaded files: removed users are disconnected, roles updated.
+            let current = policy.current
+            let users: UserStore? = if case .users(let store) = newAuthenticator { store } else { nil }
+            for record in registry.all {
+                let hub = record.hub
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    hub.loop.execute {
+                        hub.reauthorize(policy: current) { username in
+                            guard let users else { return Identity(username: username, roles: ["admin"]) }
+                            guard let user = users.user(named: username) else { return nil }
+                            return Identity(username: user.username, roles: user.roles, displayName: user.displayName)
+                        }
+                        done.resume()
+                    }
+                }
+            }
             logger.info("reloaded users and policy")
         } catch {
             logger.error("reload rejected; the previous users and policy stay in force", metadata: ["error": "\(error)"])

@@ -13,7 +13,7 @@ from conftest import MultiUserGateway, add_user, users_cli
 
 @pytest.fixture(scope="module")
 def mgw(tmp_path_factory):
-    gw = MultiUserGateway(tmp_path_factory.mktemp("authz-reload"), {"alice": "user", "bob": "user", "vera": "viewer"},
+    gw = MultiUserGateway(tmp_path_factory.mktemp("authz-reload"), {"alice": "user", "bob": "user", "vera": "viewer", "root": "admin"},
                           policy={"version": 1})
     yield gw
     gw.stop()
@@ -118,3 +118,33 @@ def test_sighup_reload(mgw):
     logs = mgw.log_text() + mgw.audit_path.read_text() + rotated.read_text()
     for name, token in issued.items():
         assert token not in logs, name
+
+
+def test_reload_disconnects_removed_users_and_applies_new_roles(mgw):
+    alice = mgw.user("root")  # an admin: the previous test left the user role at max_kernels 0
+    kid = alice.start_kernel()
+    temp_token = add_user(mgw.users_file, "temp", "user")
+    sighup_and_wait(mgw, "reloaded users and policy", len(mgw.log_text()))
+    alice.share(kid, "temp", "execute")
+    from conftest import UserView
+    temp = UserView(mgw, "temp", temp_token)
+    ws = temp.channel(kid)
+    try:
+        msg = ws.execute("temp was here")
+        assert ws.reply_to(msg, "execute_reply")["content"]["status"] == "ok"
+        # temp becomes a viewer: the open connection may still watch, but no longer execute
+        viewer_token = add_user(mgw.users_file, "temp", "viewer")
+        sighup_and_wait(mgw, "reloaded users and policy", len(mgw.log_text()))
+        msg = ws.execute("denied now")
+        reply = ws.reply_to(msg, "execute_reply")
+        assert reply["content"]["ename"] == "PermissionDenied"
+        # temp is removed: the open connection is closed with 1008
+        assert users_cli("remove", "temp", "--file", mgw.users_file).returncode == 0
+        sighup_and_wait(mgw, "reloaded users and policy", len(mgw.log_text()))
+        with pytest.raises(Exception):
+            for _ in range(50):
+                ws.recv(timeout=5)
+        assert getattr(ws, "close_code", None) == 1008
+        assert status(mgw, viewer_token) == 401
+    finally:
+        ws.close()
