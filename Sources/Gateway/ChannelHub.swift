@@ -116,6 +116,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             return
         }
         var replay: ReplayBuffer?
+        var replayFormat = format
         if var state = sessions[key] {
             if let oldID = state.connectionID, let old = clients[oldID] {
                 old.replaced = true
@@ -123,6 +124,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
                 removeClient(oldID)
             }
             replay = state.replay
+            replayFormat = state.format
             state.replay = nil
             state.connectionID = connectionID
             state.format = format
@@ -133,8 +135,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         clients[connectionID] = client
         connections.store(clients.count, ordering: .relaxed)
         if var replay, replay.count > 0 || replay.dropped > 0 {
-            let previousFormat = sessions[key]?.format ?? format
-            replayMissed(&replay, to: client, storedAs: previousFormat)
+            replayMissed(&replay, to: client, storedAs: replayFormat)
         }
         armSweepTimer()
     }
@@ -403,6 +404,10 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
 
     func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState) {
         guard state == .restarting || state == .dead else { return }
+        // Requests the old process had not answered never will be: forget them so they do not count against
+        // their clients' limits (their clients see the status below).
+        pending.removeAll()
+        for client in clients.values { client.outstanding = 0 }
         let message = GatewayMessages.status(state.rawValue, session: "kernel-gateway")
         var legacy: [UInt8] = [], v1: [UInt8] = []
         let legacyKind = message.encode(.legacy, into: &legacy)

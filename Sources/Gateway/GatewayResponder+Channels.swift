@@ -8,12 +8,10 @@ extension GatewayResponder {
     /// then checked on its own); the Origin must be allowed (cross-site WebSocket hijacking); the client's
     /// subprotocol offer decides the wire format. The socket is handed to the kernel's hub on the kernel's loop.
     func openChannels(_ context: RequestContext) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
-        }
-        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+        await withKernel(context, .read) { record in upgrade(context, record) }
+    }
+
+    private func upgrade(_ context: RequestContext, _ record: KernelRecord) -> HTTPServerResponse {
         let request = context.request
         if let origin = request.headers["Origin"], !isAllowedOrigin(origin), !isSameOrigin(origin, request) {
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,

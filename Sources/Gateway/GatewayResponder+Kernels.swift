@@ -31,13 +31,9 @@ extension GatewayResponder {
     }
 
     func getKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
+        await withKernel(context, .read) { record in
+            json(await model(record))
         }
-        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
-        return json(await model(record))
     }
 
     func startKernel(_ context: RequestContext) async -> HTTPServerResponse {
@@ -116,53 +112,41 @@ extension GatewayResponder {
     }
 
     func deleteKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
+        await withKernel(context, .write) { record in
+            do {
+                try await manager.shutdownKernel(id: record.id)
+            } catch {
+                return fail(.notFound, "kernel \(record.id) not found")
+            }
+            auditKernel(context, "shutdown", record.id)
+            return .response(HTTPResponse(status: .noContent))
         }
-        if let denied = authorize(context, .write, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
-        do {
-            try await manager.shutdownKernel(id: record.id)
-        } catch {
-            return fail(.notFound, "kernel \(record.id) not found")
-        }
-        auditKernel(context, "shutdown", record.id)
-        return .response(HTTPResponse(status: .noContent))
     }
 
     func interruptKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
-        }
         // Interrupting is kernel-changing traffic, like a control interrupt_request: it needs execute.
-        if let denied = authorize(context, .execute, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
-        do {
-            try await record.kernel.interrupt()
-        } catch {
-            return fail(.conflict, "cannot interrupt kernel \(record.id): \(error)")
+        await withKernel(context, .execute) { record in
+            do {
+                try await record.kernel.interrupt()
+            } catch {
+                return fail(.conflict, "cannot interrupt kernel \(record.id): \(error)")
+            }
+            auditKernel(context, "interrupt", record.id)
+            return .response(HTTPResponse(status: .noContent))
         }
-        auditKernel(context, "interrupt", record.id)
-        return .response(HTTPResponse(status: .noContent))
     }
 
     func restartKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
+        await withKernel(context, .write) { record in
+            do {
+                try await record.kernel.restart()
+            } catch {
+                return fail(.internalServerError, "kernel \(record.id) did not restart: \(error)")
+            }
+            metrics.recordKernelRestart(kernelspec: record.kernel.spec.name)
+            auditKernel(context, "restart", record.id)
+            return json(await model(record))
         }
-        if let denied = authorize(context, .write, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
-        do {
-            try await record.kernel.restart()
-        } catch {
-            return fail(.internalServerError, "kernel \(record.id) did not restart: \(error)")
-        }
-        metrics.recordKernelRestart(kernelspec: record.kernel.spec.name)
-        auditKernel(context, "restart", record.id)
-        return json(await model(record))
     }
 
     // MARK: - Sharing
@@ -174,45 +158,60 @@ extension GatewayResponder {
         return .object(["owner": .string(access.owner), "grants": .array(grants)])
     }
 
+    /// Grants are visible to whoever may change them (owners and admins); others who may read the kernel get
+    /// 403, and those who may not even read it the same 404 as for an unknown id.
     func getAccess(_ context: RequestContext) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
+        await withKernel(context, .read) { record in
+            let access = record.access.snapshot
+            if let denied = authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)") {
+                return denied
+            }
+            return json(accessModel(access))
         }
-        let access = record.access.snapshot
-        // Visibility first, described like every other kernel route, so a hidden kernel's 404 is identical to an
-        // unknown id's.
-        if let denied = authorize(context, .read, .kernel(access), describing: "kernel \(record.id)") { return denied }
-        if let denied = authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)") { return denied }
-        return json(accessModel(access))
     }
 
     func putAccess(_ context: RequestContext) async -> HTTPServerResponse {
+        await withKernel(context, .read) { record in
+            if let denied = authorize(context, .write, .kernelAccessControl(record.access.snapshot),
+                                      describing: "access of kernel \(record.id)") {
+                return denied
+            }
+            let body: [String: KernelJSONValue]
+            switch bodyObject(context.request) {
+            case .success(let object): body = object
+            case .failure(let error): return error.response
+            }
+            guard case .string(let user)? = body["user"], !user.isEmpty else {
+                return fail(.badRequest, "'user' must be a non-empty string")
+            }
+            guard case .string(let permission)? = body["permission"] else {
+                return fail(.badRequest, "'permission' must be one of read, execute, none")
+            }
+            guard record.access.update({ $0.setGrant(named: permission, for: user) }) != nil else {
+                return fail(.badRequest, "'permission' must be one of read, execute, none, not '\(permission)'")
+            }
+            auditKernel(context, "share", record.id, detail: "\(user)=\(permission)")
+            let hub = record.hub
+            // Revocations apply to the next message of open connections through the generation; readers who
+            // lost read access are disconnected now.
+            hub.loop.execute { hub.enforceReadAccess() }
+            return json(accessModel(record.access.snapshot))
+        }
+    }
+
+    /// Looks up the `{id}` kernel and checks `action` on it with the one policy function, then runs `body`. A
+    /// kernel the caller may not even read answers exactly like an unknown id (404).
+    func withKernel(_ context: RequestContext, _ action: Action,
+                    _ body: (KernelRecord) async -> HTTPServerResponse) async -> HTTPServerResponse {
         let record: KernelRecord
         switch kernelRecord(context) {
         case .success(let r): record = r
         case .failure(let error): return error.response
         }
-        if let denied = authorize(context, .read, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
-        if let denied = authorize(context, .write, .kernelAccessControl(record.access.snapshot), describing: "access of kernel \(record.id)") { return denied }
-        let body: [String: KernelJSONValue]
-        switch bodyObject(context.request) {
-        case .success(let object): body = object
-        case .failure(let error): return error.response
+        if let denied = authorize(context, action, .kernel(record.access.snapshot), describing: "kernel \(record.id)") {
+            return denied
         }
-        guard case .string(let user)? = body["user"], !user.isEmpty else { return fail(.badRequest, "'user' must be a non-empty string") }
-        guard case .string(let permission)? = body["permission"] else {
-            return fail(.badRequest, "'permission' must be one of read, execute, none")
-        }
-        let changed = record.access.update { $0.setGrant(named: permission, for: user) }
-        guard changed != nil else { return fail(.badRequest, "'permission' must be one of read, execute, none, not '\(permission)'") }
-        auditKernel(context, "share", record.id, detail: "\(user)=\(permission)")
-        let hub = record.hub
-        // Revocations apply to the next message of open connections through the generation; readers who lost
-        // read access are disconnected now.
-        hub.loop.execute { hub.enforceReadAccess() }
-        return json(accessModel(record.access.snapshot))
+        return await body(record)
     }
 
     func auditKernel(_ context: RequestContext, _ action: String, _ kernelID: String, detail: String? = nil) {

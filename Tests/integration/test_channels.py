@@ -151,14 +151,15 @@ def test_username_is_stamped(gateway, kernel):
         c.close()
 
 
-def test_reconnect_replays_missed_output(gateway, kernel):
+@pytest.mark.parametrize("before,after", [("json", "json"), ("json", "v1"), ("v1", "json")])
+def test_reconnect_replays_missed_output(gateway, kernel, before, after):
     session = uuid.uuid4().hex
-    c = ChannelClient(gateway, kernel["id"], session_id=session)
+    c = ChannelClient(gateway, kernel["id"], session_id=session, protocol=before)
     msg = c.execute("%sleep 1\nlate output")
     c.wait_for(lambda m: m["header"]["msg_type"] == "execute_input")
     c.close()
     time.sleep(2.0)
-    c2 = ChannelClient(gateway, kernel["id"], session_id=session)
+    c2 = ChannelClient(gateway, kernel["id"], session_id=session, protocol=after)
     try:
         reply = c2.reply_to(msg, "execute_reply")
         assert reply["content"]["status"] == "ok"

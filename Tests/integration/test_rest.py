@@ -163,3 +163,24 @@ def test_kernel_env_and_username(gateway):
     finally:
         c.close()
         gateway.delete(f"/api/kernels/{k['id']}")
+
+
+def test_metrics(gateway):
+    from conftest import ChannelClient
+    k = gateway.start_kernel("echo")
+    c = ChannelClient(gateway, k["id"])
+    try:
+        msg = c.execute("count me")
+        c.collect_until_idle(msg)
+        text = gateway.get("/metrics").text
+        assert 'kernel_gateway_kernels{kernelspec="echo",state="idle"} 1' in text or \
+               'kernel_gateway_kernels{kernelspec="echo",state="busy"} 1' in text
+        assert "kernel_gateway_websocket_connections 1" in text
+        line = [l for l in text.splitlines() if l.startswith('kernel_gateway_messages_total{channel="shell",direction="to_kernel"}')][0]
+        assert int(line.split()[-1]) >= 1
+        assert 'kernel_gateway_http_request_duration_seconds_bucket{route="/api/kernels",method="POST",le="+Inf"}' in text
+        assert "# TYPE kernel_gateway_kernel_start_duration_seconds histogram" in text
+        assert gateway.get("/metrics", token="").status_code == 401
+    finally:
+        c.close()
+        gateway.delete(f"/api/kernels/{k['id']}")
