@@ -42,6 +42,14 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         var unroutable = 0
         var replayed = 0
         var replayDropped = 0
+        /// Channel denials by the level the message needed (read, execute, owner).
+        var deniedByRequirement: [String: Int] = [:]
+        /// Automatic restarts announced by the kernel (`restarting` status).
+        var automaticRestarts = 0
+        /// Bytes waiting in clients' outbound queues and in parked sessions' replay buffers (a gauge, filled in
+        /// by `snapshot()`).
+        var outboundQueuedBytes = 0
+        var replayBufferedBytes = 0
     }
 
     let kernelID: String
@@ -225,6 +233,14 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
     }
 
+    /// The counters with the current buffered-bytes gauges. Call on `loop`.
+    func snapshot() -> Counters {
+        var result = counters
+        result.outboundQueuedBytes = clients.values.reduce(0) { $0 + $1.connection.queuedBytes }
+        result.replayBufferedBytes = sessions.values.reduce(0) { $0 + ($1.replay?.bytes ?? 0) }
+        return result
+    }
+
     // MARK: - WebSocketConnectionDelegate
 
     func webSocket(_ connection: WebSocketConnection, didReceive kind: WebSocketMessage.Kind,
@@ -292,6 +308,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         counters.inbound[Int(authzChannel.rawValue)] += 1
         if case .denied = decision {
             counters.denied += 1
+            if case .denied(let required, _) = decision { counters.deniedByRequirement[required.name, default: 0] += 1 }
             let msgType = (try? scanner.decodeString(typeToken)) ?? "?"
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), identity: client.identity,
                                     kernelID: kernelID, channel: authzChannel, msgType: msgType, decision: decision,
@@ -404,6 +421,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
 
     func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState) {
         guard state == .restarting || state == .dead else { return }
+        if state == .restarting { counters.automaticRestarts += 1 }
         // Requests the old process had not answered never will be: forget them so they do not count against
         // their clients' limits (their clients see the status below).
         pending.removeAll()

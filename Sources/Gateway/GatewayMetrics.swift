@@ -61,6 +61,8 @@ final class GatewayMetrics: Sendable {
             state.retired.unroutable += counters.unroutable
             state.retired.replayed += counters.replayed
             state.retired.replayDropped += counters.replayDropped
+            state.retired.automaticRestarts += counters.automaticRestarts
+            for (key, value) in counters.deniedByRequirement { state.retired.deniedByRequirement[key, default: 0] += value }
         }
     }
 
@@ -94,7 +96,11 @@ final class GatewayMetrics: Sendable {
 
         var inbound = [0, 0, 0, 0], outbound = [0, 0, 0, 0]
         var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0
+        var automaticRestarts = 0, deniedBy: [String: Int] = [:]
+        let live = hubCounters
         for c in hubCounters + [s.retired] {
+            automaticRestarts += c.automaticRestarts
+            for (key, value) in c.deniedByRequirement { deniedBy[key, default: 0] += value }
             for i in 0..<4 { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
             denied += c.denied; malformed += c.malformed; queueFull += c.queueFull; unroutable += c.unroutable
             replayed += c.replayed; replayDropped += c.replayDropped
@@ -105,8 +111,14 @@ final class GatewayMetrics: Sendable {
             out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_kernel\"} \(inbound[i])\n"
             out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_client\"} \(outbound[i])\n"
         }
-        header("kernel_gateway_channel_denials_total", "counter", "Channel messages denied by the permission check.")
-        out += "kernel_gateway_channel_denials_total \(denied)\n"
+        header("kernel_gateway_channel_denials_total", "counter", "Channel messages denied by the permission check, by the access level they needed.")
+        for key in deniedBy.keys.sorted() { out += "kernel_gateway_channel_denials_total{required=\"\(label(key))\"} \(deniedBy[key] ?? 0)\n" }
+        if deniedBy.isEmpty { out += "kernel_gateway_channel_denials_total{required=\"execute\"} \(denied)\n" }
+        header("kernel_gateway_buffered_bytes", "gauge", "Bytes held for clients: outbound WebSocket queues and replay buffers of disconnected sessions.")
+        out += "kernel_gateway_buffered_bytes{buffer=\"websocket_outbound\"} \(live.reduce(0) { $0 + $1.outboundQueuedBytes })\n"
+        out += "kernel_gateway_buffered_bytes{buffer=\"replay\"} \(live.reduce(0) { $0 + $1.replayBufferedBytes })\n"
+        header("kernel_gateway_kernel_automatic_restarts_total", "counter", "Kernels restarted automatically after dying.")
+        out += "kernel_gateway_kernel_automatic_restarts_total \(automaticRestarts)\n"
         header("kernel_gateway_channel_errors_total", "counter", "Channel messages not forwarded, by reason.")
         out += "kernel_gateway_channel_errors_total{reason=\"malformed\"} \(malformed)\n"
         out += "kernel_gateway_channel_errors_total{reason=\"kernel_queue_full\"} \(queueFull)\n"

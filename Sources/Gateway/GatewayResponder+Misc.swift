@@ -107,7 +107,7 @@ extension GatewayResponder {
             kernelStates["\(record.kernel.spec.name)\u{0}\(state.rawValue)", default: 0] += 1
             let hub = record.hub
             let counters = await withCheckedContinuation { (done: CheckedContinuation<ChannelHub.Counters, Never>) in
-                hub.loop.execute { done.resume(returning: hub.counters) }
+                hub.loop.execute { done.resume(returning: hub.snapshot()) }
             }
             hubCounters.append(counters)
         }

@@ -180,6 +180,9 @@ def test_metrics(gateway):
         assert int(line.split()[-1]) >= 1
         assert 'kernel_gateway_http_request_duration_seconds_bucket{route="/api/kernels",method="POST",le="+Inf"}' in text
         assert "# TYPE kernel_gateway_kernel_start_duration_seconds histogram" in text
+        assert 'kernel_gateway_buffered_bytes{buffer="websocket_outbound"}' in text
+        assert 'kernel_gateway_buffered_bytes{buffer="replay"}' in text
+        assert "kernel_gateway_kernel_automatic_restarts_total 0" in text
         assert gateway.get("/metrics", token="").status_code == 401
     finally:
         c.close()
