@@ -14,9 +14,10 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# echo-kernel is found on PATH (kernelspecs/echo names it by name); python3 comes from the venv's kernelspec.
 run: release
-	JUPYTER_PATH=$(CURDIR)/.venv/share/jupyter .build/release/kernel-gateway --port $(PORT) \
-	  --kernelspec-dir $(CURDIR)/kernelspecs
+	PATH=$(CURDIR)/.build/release:$$PATH JUPYTER_PATH=$(CURDIR)/.venv/share/jupyter \
+	  .build/release/kernel-gateway --port $(PORT) --kernelspec-dir $(CURDIR)/kernelspecs
 
 unit: build
 	$(SWIFT) test 2>&1 | tee .build/unit-tests.log; exit $${PIPESTATUS[0]}
