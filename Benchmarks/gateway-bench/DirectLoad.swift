@@ -8,15 +8,11 @@ import Glibc
 enum DirectLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "direct")
-        if let label = o.label { report.set("label", label) }
-        report.set("clients", o.clients)
-        report.set("inflight", o.inflight)
-        report.set("msg", o.message.rawValue)
+        var report = LoadReport(mode: "direct", label: o.label, [
+            "clients": o.clients, "inflight": o.inflight, "msg": o.message.rawValue,
+        ])
         guard let kernelPath = echoKernelPath(o.echoKernelPath) else {
-            report.set("errors", 1)
-            report.set("error_sample", "echo-kernel not found (put it on PATH or pass --echo-kernel)")
+            report.setErrors(1, sample: "echo-kernel not found (put it on PATH or pass --echo-kernel)")
             report.line("echo-kernel not found")
             return report
         }
@@ -25,8 +21,7 @@ enum DirectLoad {
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = (0..<5).compactMap { _ in freePort() }
         guard ports.count == 5 else {
-            report.set("errors", 1)
-            report.set("error_sample", "no free ports")
+            report.setErrors(1, sample: "no free ports")
             return report
         }
         var generator = SystemRandomNumberGenerator()
@@ -37,16 +32,14 @@ enum DirectLoad {
             """
         let connectionFile = directory.appendingPathComponent("kernel.json")
         do { try connection.write(to: connectionFile, atomically: true, encoding: .utf8) } catch {
-            report.set("errors", 1)
-            report.set("error_sample", "cannot write the connection file: \(error)")
+            report.setErrors(1, sample: "cannot write the connection file: \(error)")
             return report
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: kernelPath)
         process.arguments = ["-f", connectionFile.path]
         do { try process.run() } catch {
-            report.set("errors", 1)
-            report.set("error_sample", "cannot start echo-kernel: \(error)")
+            report.setErrors(1, sample: "cannot start echo-kernel: \(error)")
             return report
         }
         defer { stopKernel(process) }
@@ -64,8 +57,7 @@ enum DirectLoad {
             }
             for c in clients { try onLoop(c.loop) { Result { try c.start() } }.get() }
         } catch {
-            report.set("errors", 1)
-            report.set("error_sample", "ZeroMQ setup failed: \(error)")
+            report.setErrors(1, sample: "ZeroMQ setup failed: \(error)")
             return report
         }
         defer { for c in clients { onLoop(c.loop) { c.stop() } } }
@@ -73,8 +65,7 @@ enum DirectLoad {
         let warm = WarmCounter()
         for c in clients { c.loop.execute { c.warmUp(count: 2) { warm.count.wrappingAdd(1, ordering: .relaxed) } } }
         guard waitUntil(deadline: Monotonic.now &+ 30_000_000_000, { warm.count.load(ordering: .relaxed) >= clients.count }) else {
-            report.set("errors", 1)
-            report.set("error_sample", "echo-kernel did not answer within 30 s")
+            report.setErrors(1, sample: "echo-kernel did not answer within 30 s")
             return report
         }
         for c in clients { c.loop.execute { c.begin() } }
@@ -112,14 +103,13 @@ enum DirectLoad {
         report.set("requests_per_s", (Double(requests) / elapsed).rounded())
         report.set("zmq_messages", messages)
         report.set("latency_us", summary.json)
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         report.set("client_cpu_s", round3(cpu1 - cpu0))
         if let kernel0, let kernel1 { report.set("kernel_cpu_s", round3(kernel1.cpuSeconds - kernel0.cpuSeconds)) }
         report.line("direct ZeroMQ to echo-kernel: \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue)")
         report.line("\(requests) requests in \(round3(elapsed)) s = \(Int((Double(requests) / elapsed).rounded())) req/s")
         report.line("latency: \(summary.text)")
-        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        report.errorLine(errors, sample: sampleError)
         return report
     }
 

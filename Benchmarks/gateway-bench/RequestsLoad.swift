@@ -7,21 +7,14 @@ import Synchronization
 enum RequestsLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "requests")
-        if let label = o.label { report.set("label", label) }
-        report.set("url", session.url.description)
-        report.set("kernel", o.kernelName)
-        report.set("kernels", o.kernels)
-        report.set("clients", o.clients)
-        report.set("inflight", o.inflight)
-        report.set("msg", o.message.rawValue)
-        report.set("protocol", o.wire.rawValue)
+        var report = LoadReport(mode: "requests", label: o.label, [
+            "url": session.url.description, "kernel": o.kernelName, "kernels": o.kernels, "clients": o.clients,
+            "inflight": o.inflight, "msg": o.message.rawValue, "protocol": o.wire.rawValue,
+        ])
 
         let (kernels, startErrors) = session.startKernels(o.kernels)
         guard startErrors.isEmpty, !kernels.isEmpty else {
-            report.set("errors", max(1, startErrors.count))
-            report.set("error_sample", startErrors.first ?? "no kernel started")
+            report.setErrors(max(1, startErrors.count), sample: startErrors.first ?? "no kernel started")
             report.line("kernel start failed: \(startErrors.first ?? "no kernel")")
             return report
         }
@@ -37,8 +30,7 @@ enum RequestsLoad {
         let failed = control.failedToOpen.load(ordering: .relaxed)
         guard failed == 0, connectErrors.isEmpty else {
             let sample = connectErrors.first ?? clients.compactMap { c in onLoop(c.socket.loop) { c.lastError } }.first ?? "?"
-            report.set("errors", failed)
-            report.set("error_sample", sample)
+            report.setErrors(failed, sample: sample)
             report.line("\(failed) of \(clients.count) WebSockets failed to open: \(sample)")
             session.close(sockets)
             return report
@@ -96,13 +88,12 @@ enum RequestsLoad {
         report.set("ws_messages", wsMessages)
         report.set("ws_messages_per_s", (Double(wsMessages) / elapsed).rounded())
         report.set("latency_us", summary.json)
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         report.set("client_cpu_s", round3(cpu1 - cpu0))
         report.line("\(o.kernels) kernel(s) × \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue) over \(o.wire.rawValue)")
         report.line("\(requests) requests in \(round3(elapsed)) s = \(Int((Double(requests) / elapsed).rounded())) req/s, \(Int((Double(wsMessages) / elapsed).rounded())) WebSocket msg/s")
         report.line("latency: \(summary.text)")
-        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        report.errorLine(errors, sample: sampleError)
         report.line("client CPU: \(round3(cpu1 - cpu0)) s")
         report.addServer(before: server0, after: server1, bridged: wsMessages, peakSampledKiB: peak)
         return report
