@@ -134,13 +134,10 @@ enum DirectLoad {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { return nil }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        guard withSockaddr(&address, { bind(fd, $0, $1) }) == 0 else { return nil }
+        let named = withSockaddr(&address) { pointer, size in
+            var length = size
+            return getsockname(fd, pointer, &length)
         }
         guard named == 0 else { return nil }
         return Int(UInt16(bigEndian: address.sin_port))
