@@ -6,7 +6,7 @@ import JupyterProtocol
 /// It verifies every received signature, as the gateway does, so the comparison is like for like.
 ///
 /// Loop-bound: `start` and everything after run on `loop`'s thread.
-final class DirectClient: @unchecked Sendable {
+final class DirectClient: RequestLoadClient, @unchecked Sendable {
     // @unchecked Sendable, audited: the ZeroMQ sockets and all mutable state are used only on `loop`'s thread
     // (`start`, the descriptor handlers, closures passed to `loop.execute`); results go through `control`
     // (atomics) and `latencies` (mutex).

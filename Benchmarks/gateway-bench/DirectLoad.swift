@@ -86,15 +86,10 @@ enum DirectLoad {
         let s1 = control.snapshot
         let cpu1 = ProcessStats.selfCPUSeconds()
         let kernel1 = ProcessStats.read(pid: process.processIdentifier)
-        control.stopping.store(true, ordering: .relaxed)
-        _ = waitUntil(deadline: Monotonic.now &+ 10_000_000_000) { clients.allSatisfy { c in onLoop(c.loop) { !c.hasPending } } }
-        let unfinished = clients.reduce(0) { sum, c in sum + onLoop(c.loop) { c.abandonPending() } }
-        let sampleError = clients.compactMap { c in onLoop(c.loop) { c.lastError } }.first
+        let (unfinished, sampleError) = clients.stopRequests(control)
 
         let elapsed = Double(t1 &- t0) / 1e9
-        var latencies: [UInt64] = []
-        for c in clients { latencies += c.latencies.latencies(in: t0...t1) }
-        let summary = LatencySummary(nanoseconds: latencies)
+        let summary = clients.latencySummary(in: t0...t1)
         let requests = s1.completed - s0.completed
         let messages = (s1.sent - s0.sent) + (s1.received - s0.received)
         let errors = s1.errors + unfinished + (timedOut ? 1 : 0)

@@ -5,7 +5,7 @@ import JupyterProtocol
 /// completed by `RequestPipeline` (reply + iopub idle), the connection is accounted for by `ChannelLink`.
 ///
 /// Loop-bound: created anywhere, then used only on `socket.loop`'s thread.
-final class RequestClient: BenchWebSocketDelegate, @unchecked Sendable {
+final class RequestClient: BenchWebSocketDelegate, RequestLoadClient, @unchecked Sendable {
     // @unchecked Sendable, audited: mutable state (`link`, `pipeline`) is touched only on `socket.loop`'s thread
     // (socket callbacks and closures passed to `loop.execute`); shared results go through `control` (atomics) and
     // `latencies` (mutex).
@@ -26,6 +26,9 @@ final class RequestClient: BenchWebSocketDelegate, @unchecked Sendable {
         socket = BenchWebSocket(loop: loop, url: url, kernelID: kernelID, session: session, token: token, wire: wire)
         socket.delegate = self
     }
+
+    /// The loop the socket is bound to.
+    var loop: EventLoop { socket.loop }
 
     /// Completion times and latencies of the measured requests (any thread).
     var latencies: LatencyLog { pipeline.latencies }

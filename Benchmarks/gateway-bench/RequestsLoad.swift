@@ -65,20 +65,12 @@ enum RequestsLoad {
         let server1 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
         let cpu1 = ProcessStats.selfCPUSeconds()
         let peak = sampler?.stop().peakKiB ?? 0
-        control.stopping.store(true, ordering: .relaxed)
-
         // Let outstanding requests finish (not counted), then call what is left unfinished.
-        _ = waitUntil(deadline: Monotonic.now &+ 10_000_000_000) {
-            clients.allSatisfy { c in onLoop(c.socket.loop) { !c.hasPending } }
-        }
-        let unfinished = clients.reduce(0) { sum, c in sum + onLoop(c.socket.loop) { c.abandonPending() } }
-        let sampleError = clients.compactMap { c in onLoop(c.socket.loop) { c.lastError } }.first
+        let (unfinished, sampleError) = clients.stopRequests(control)
         session.close(sockets)
 
         let elapsed = Double(t1 &- t0) / 1e9
-        var latencies: [UInt64] = []
-        for c in clients { latencies += c.latencies.latencies(in: t0...t1) }
-        let summary = LatencySummary(nanoseconds: latencies)
+        let summary = clients.latencySummary(in: t0...t1)
         let requests = s1.completed - s0.completed
         let wsMessages = (s1.sent - s0.sent) + (s1.received - s0.received)
         let errors = (s1.errors) + unfinished + (timedOut ? 1 : 0)
