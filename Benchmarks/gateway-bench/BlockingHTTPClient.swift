@@ -27,29 +27,25 @@ enum BlockingHTTPClient {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // The address is parsed first; `connect` runs only when it parsed.
+        let parsed: Bool
         let rc: Int32
         if isV6 {
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = port.bigEndian
-            guard inet_pton(AF_INET6, name, &address.sin6_addr) == 1 else {
-                close(fd)
-                throw Failure(message: "not a numeric IPv6 address: \(host)")
-            }
-            rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
+            parsed = inet_pton(AF_INET6, name, &address.sin6_addr) == 1
+            rc = parsed ? withSockaddr(&address) { Glibc.connect(fd, $0, $1) } : -1
         } else {
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = port.bigEndian
-            guard inet_pton(AF_INET, name, &address.sin_addr) == 1 else {
-                close(fd)
-                throw Failure(message: "not a numeric IPv4 address: \(host)")
-            }
-            rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            parsed = inet_pton(AF_INET, name, &address.sin_addr) == 1
+            rc = parsed ? withSockaddr(&address) { Glibc.connect(fd, $0, $1) } : -1
+        }
+        guard parsed else {
+            close(fd)
+            throw Failure(message: "not a numeric IPv\(isV6 ? 6 : 4) address: \(host)")
         }
         guard rc == 0 else {
             let message = String(cString: strerror(errno))

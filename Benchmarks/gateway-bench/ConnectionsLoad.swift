@@ -7,13 +7,9 @@ import Foundation
 enum ConnectionsLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "connections")
-        if let label = o.label { report.set("label", label) }
-        report.set("url", session.url.description)
-        report.set("kernels", o.kernels)
-        report.set("clients", o.clients)
-        report.set("protocol", o.wire.rawValue)
+        var report = LoadReport(mode: "connections", label: o.label, [
+            "url": session.url.description, "kernels": o.kernels, "clients": o.clients, "protocol": o.wire.rawValue,
+        ])
         let limit = raiseOpenFileLimit(to: o.clients + 1024)
         if limit < o.clients + 64 {
             report.line("warning: our RLIMIT_NOFILE is \(limit), below \(o.clients) connections")
@@ -27,8 +23,7 @@ enum ConnectionsLoad {
 
         let (kernels, startErrors) = session.startKernels(o.kernels)
         guard startErrors.isEmpty, !kernels.isEmpty else {
-            report.set("errors", max(1, startErrors.count))
-            report.set("error_sample", startErrors.first ?? "no kernel started")
+            report.setErrors(max(1, startErrors.count), sample: startErrors.first ?? "no kernel started")
             return report
         }
         let control = RunControl()
@@ -76,8 +71,7 @@ enum ConnectionsLoad {
         report.set("alive_expected", onKernel0)
         report.set("all_seen_ms", round1(aliveSeconds * 1000))
         report.set("close_seconds", round3(closeSeconds))
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         report.line("\(opened) of \(o.clients) WebSockets opened in \(round3(openSeconds)) s over \(kernels.count) kernel(s)")
         report.line("liveness: \(alive) of \(onKernel0) clients on kernel 0 saw the idle status within \(round1(aliveSeconds * 1000)) ms")
         if let before, let after {
@@ -93,7 +87,7 @@ enum ConnectionsLoad {
                 report.line("server RSS after closing them: \(afterClose.rssKiB) KiB")
             }
         }
-        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        report.errorLine(errors, sample: sampleError)
         return report
     }
 }

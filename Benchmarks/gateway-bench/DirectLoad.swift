@@ -8,15 +8,11 @@ import Glibc
 enum DirectLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "direct")
-        if let label = o.label { report.set("label", label) }
-        report.set("clients", o.clients)
-        report.set("inflight", o.inflight)
-        report.set("msg", o.message.rawValue)
+        var report = LoadReport(mode: "direct", label: o.label, [
+            "clients": o.clients, "inflight": o.inflight, "msg": o.message.rawValue,
+        ])
         guard let kernelPath = echoKernelPath(o.echoKernelPath) else {
-            report.set("errors", 1)
-            report.set("error_sample", "echo-kernel not found (put it on PATH or pass --echo-kernel)")
+            report.setErrors(1, sample: "echo-kernel not found (put it on PATH or pass --echo-kernel)")
             report.line("echo-kernel not found")
             return report
         }
@@ -25,8 +21,7 @@ enum DirectLoad {
         defer { try? FileManager.default.removeItem(at: directory) }
         let ports = (0..<5).compactMap { _ in freePort() }
         guard ports.count == 5 else {
-            report.set("errors", 1)
-            report.set("error_sample", "no free ports")
+            report.setErrors(1, sample: "no free ports")
             return report
         }
         var generator = SystemRandomNumberGenerator()
@@ -37,16 +32,14 @@ enum DirectLoad {
             """
         let connectionFile = directory.appendingPathComponent("kernel.json")
         do { try connection.write(to: connectionFile, atomically: true, encoding: .utf8) } catch {
-            report.set("errors", 1)
-            report.set("error_sample", "cannot write the connection file: \(error)")
+            report.setErrors(1, sample: "cannot write the connection file: \(error)")
             return report
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: kernelPath)
         process.arguments = ["-f", connectionFile.path]
         do { try process.run() } catch {
-            report.set("errors", 1)
-            report.set("error_sample", "cannot start echo-kernel: \(error)")
+            report.setErrors(1, sample: "cannot start echo-kernel: \(error)")
             return report
         }
         defer { stopKernel(process) }
@@ -64,8 +57,7 @@ enum DirectLoad {
             }
             for c in clients { try onLoop(c.loop) { Result { try c.start() } }.get() }
         } catch {
-            report.set("errors", 1)
-            report.set("error_sample", "ZeroMQ setup failed: \(error)")
+            report.setErrors(1, sample: "ZeroMQ setup failed: \(error)")
             return report
         }
         defer { for c in clients { onLoop(c.loop) { c.stop() } } }
@@ -73,8 +65,7 @@ enum DirectLoad {
         let warm = WarmCounter()
         for c in clients { c.loop.execute { c.warmUp(count: 2) { warm.count.wrappingAdd(1, ordering: .relaxed) } } }
         guard waitUntil(deadline: Monotonic.now &+ 30_000_000_000, { warm.count.load(ordering: .relaxed) >= clients.count }) else {
-            report.set("errors", 1)
-            report.set("error_sample", "echo-kernel did not answer within 30 s")
+            report.setErrors(1, sample: "echo-kernel did not answer within 30 s")
             return report
         }
         for c in clients { c.loop.execute { c.begin() } }
@@ -95,15 +86,10 @@ enum DirectLoad {
         let s1 = control.snapshot
         let cpu1 = ProcessStats.selfCPUSeconds()
         let kernel1 = ProcessStats.read(pid: process.processIdentifier)
-        control.stopping.store(true, ordering: .relaxed)
-        _ = waitUntil(deadline: Monotonic.now &+ 10_000_000_000) { clients.allSatisfy { c in onLoop(c.loop) { !c.hasPending } } }
-        let unfinished = clients.reduce(0) { sum, c in sum + onLoop(c.loop) { c.abandonPending() } }
-        let sampleError = clients.compactMap { c in onLoop(c.loop) { c.lastError } }.first
+        let (unfinished, sampleError) = clients.stopRequests(control)
 
         let elapsed = Double(t1 &- t0) / 1e9
-        var latencies: [UInt64] = []
-        for c in clients { latencies += c.latencies.latencies(in: t0...t1) }
-        let summary = LatencySummary(nanoseconds: latencies)
+        let summary = clients.latencySummary(in: t0...t1)
         let requests = s1.completed - s0.completed
         let messages = (s1.sent - s0.sent) + (s1.received - s0.received)
         let errors = s1.errors + unfinished + (timedOut ? 1 : 0)
@@ -112,14 +98,13 @@ enum DirectLoad {
         report.set("requests_per_s", (Double(requests) / elapsed).rounded())
         report.set("zmq_messages", messages)
         report.set("latency_us", summary.json)
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         report.set("client_cpu_s", round3(cpu1 - cpu0))
         if let kernel0, let kernel1 { report.set("kernel_cpu_s", round3(kernel1.cpuSeconds - kernel0.cpuSeconds)) }
         report.line("direct ZeroMQ to echo-kernel: \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue)")
         report.line("\(requests) requests in \(round3(elapsed)) s = \(Int((Double(requests) / elapsed).rounded())) req/s")
         report.line("latency: \(summary.text)")
-        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        report.errorLine(errors, sample: sampleError)
         return report
     }
 
@@ -144,13 +129,10 @@ enum DirectLoad {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { return nil }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        guard withSockaddr(&address, { bind(fd, $0, $1) }) == 0 else { return nil }
+        let named = withSockaddr(&address) { pointer, size in
+            var length = size
+            return getsockname(fd, pointer, &length)
         }
         guard named == 0 else { return nil }
         return Int(UInt16(bigEndian: address.sin_port))

@@ -8,20 +8,11 @@ import Foundation
 enum FanoutLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "fanout")
-        if let label = o.label { report.set("label", label) }
-        report.set("url", session.url.description)
-        report.set("kernel", o.kernelName)
-        report.set("clients", o.clients)
-        report.set("protocol", o.wire.rawValue)
+        var report = LoadReport(mode: "fanout", label: o.label, [
+            "url": session.url.description, "kernel": o.kernelName, "clients": o.clients, "protocol": o.wire.rawValue,
+        ])
 
-        let (kernels, startErrors) = session.startKernels(1)
-        guard let kernel = kernels.first else {
-            report.set("errors", 1)
-            report.set("error_sample", startErrors.first ?? "no kernel started")
-            return report
-        }
+        guard let kernel = session.startOneKernel(reporting: &report) else { return report }
         let control = RunControl()
         let state = RoundState()
         let executorSession = "f\(session.runID)-0"
@@ -31,14 +22,7 @@ enum FanoutLoad {
                            executorSession: executorSession, session: "f\(session.runID)-\(i)")
         }
         let sockets = clients.map(\.socket)
-        let connectErrors = session.connect(sockets, control: control)
-        let failed = control.failedToOpen.load(ordering: .relaxed)
-        guard failed == 0, connectErrors.isEmpty else {
-            report.set("errors", failed)
-            report.set("error_sample", connectErrors.first ?? "WebSocket failed to open")
-            session.close(sockets)
-            return report
-        }
+        guard session.connectAll(sockets, control: control, reporting: &report) else { return report }
         let executor = clients[0]
         let content = RequestEncoder.executeContent(code: o.code)
         var allSeen: [UInt64] = []
@@ -82,12 +66,11 @@ enum FanoutLoad {
         report.set("first_seen_us", first.json)
         report.set("ws_messages", wsMessages)
         report.set("ws_messages_per_s", (Double(wsMessages) / elapsed).rounded())
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         report.line("fan-out to \(o.clients) clients on one kernel, \(allSeen.count) rounds of execute \(o.code.debugDescription)")
         report.line("all clients saw the output: \(all.text)")
         report.line("first client saw it: \(first.text)")
-        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        report.errorLine(errors, sample: sampleError)
         report.addServer(before: server0, after: server1, bridged: wsMessages, peakSampledKiB: 0)
         return report
     }

@@ -5,11 +5,34 @@ struct LoadReport {
     private(set) var fields: [(String, Any)] = []
     private(set) var lines: [String] = []
 
+    init() {}
+
+    /// A report that starts with `mode`, then `label` when given, then `fields` in their order (the common head
+    /// of every load mode's JSON).
+    init(mode: String, label: String?, _ fields: KeyValuePairs<String, Any>) {
+        set("mode", mode)
+        if let label { set("label", label) }
+        for (key, value) in fields { set(key, value) }
+    }
+
+    /// Sets `key` to `value`, keeping the key's first position when it is already present.
     mutating func set(_ key: String, _ value: Any) {
         if let i = fields.firstIndex(where: { $0.0 == key }) { fields[i].1 = value } else { fields.append((key, value)) }
     }
 
+    /// Appends one human-readable line.
     mutating func line(_ text: String) { lines.append(text) }
+
+    /// Sets `errors` to `count` and, when there are errors and a sample, `error_sample`.
+    mutating func setErrors(_ count: Int, sample: String?) {
+        set("errors", count)
+        if let sample, count > 0 { set("error_sample", sample) }
+    }
+
+    /// Appends the line `errors: N`, with the sample in parentheses when there is one.
+    mutating func errorLine(_ count: Int, sample: String?) {
+        line("errors: \(count)" + (sample.map { " (\($0))" } ?? ""))
+    }
 
     /// Adds the server's CPU per bridged message and memory, when both snapshots exist.
     mutating func addServer(before: ProcessStats?, after: ProcessStats?, bridged: Int, peakSampledKiB: Int) {

@@ -14,3 +14,14 @@ struct MicroBenchmark {
     /// Performs the operation `iterations` times; throws if the operation fails (a broken fixture).
     var body: (_ iterations: Int) throws -> Int
 }
+
+extension MicroBenchmark {
+    /// The wrapping sum of `operation()` over `iterations` calls: the checksum loop most bodies run. Always
+    /// inlined (and `operation` is non-escaping), so the timed loop is the same as one written out in the body.
+    @inline(__always)
+    static func sum(_ iterations: Int, _ operation: () throws -> Int) rethrows -> Int {
+        var sum = 0
+        for _ in 0..<iterations { sum &+= try operation() }
+        return sum
+    }
+}

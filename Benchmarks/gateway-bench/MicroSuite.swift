@@ -75,9 +75,7 @@ struct MicroSuite {
         ] {
             let note = "frame layout + verify + " + (format == .v1 ? "v1 encode" : "header scan + legacy JSON encode")
             list.append(MicroBenchmark(group: "outbound", name: name, bytes: frames.totalBytes, note: note) { n in
-                var sum = 0
-                for _ in 0..<n { sum &+= try outbound.relay(frames.views, channel: channel, format: format) ?? 0 }
-                return sum
+                try MicroBenchmark.sum(n) { try outbound.relay(frames.views, channel: channel, format: format) ?? 0 }
             })
         }
 
@@ -95,17 +93,13 @@ struct MicroSuite {
             group: "hub-model", name: "hub-model.inbound.legacy-text", bytes: legacyText.bytes.count,
             note: "inbound.legacy-text + a second decode + msg_id String + pending table insert/remove"
         ) { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try hubInbound.forward(legacyText.bytes, format: .legacyText) }
-            return sum
+            try MicroBenchmark.sum(n) { try hubInbound.forward(legacyText.bytes, format: .legacyText) }
         })
         list.append(MicroBenchmark(
             group: "hub-model", name: "hub-model.outbound.execute_reply.v1", bytes: replyFrames.totalBytes,
             note: "frames copied to [[UInt8]] + parse + verify + parent msg_id String + lookup + header scan + fresh buffer"
         ) { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try hubOutbound.relay(replyFrames.views, channel: .shell) }
-            return sum
+            try MicroBenchmark.sum(n) { try hubOutbound.relay(replyFrames.views, channel: .shell) }
         })
 
         // 4. Pieces.
@@ -119,9 +113,7 @@ struct MicroSuite {
             group: "foundation", name: "foundation.JSONSerialization.parse", bytes: data.count,
             note: "JSONSerialization.jsonObject of the legacy text frame (a full tree)"
         ) { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= (try JSONSerialization.jsonObject(with: data) as? [String: Any])?.count ?? 0 }
-            return sum
+            try MicroBenchmark.sum(n) { (try JSONSerialization.jsonObject(with: data) as? [String: Any])?.count ?? 0 }
         })
         list.append(MicroBenchmark(
             group: "foundation", name: "foundation.JSONSerialization.parse+rewrite+serialize", bytes: data.count,
@@ -156,34 +148,22 @@ struct MicroSuite {
         let replySignature = replyFrames.views[replyFrames.layout.signature]
 
         add("scan.header", request.header.bytes.count, "HeaderFields.scan of the request header (msg_id, msg_type, session, username)") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try HeaderFields.scan(request.header.bytes).object.upperBound }
-            return sum
+            try MicroBenchmark.sum(n) { try HeaderFields.scan(request.header.bytes).object.upperBound }
         }
         add("scan.parent-header", replyParts.parentHeader.count, "HeaderFields.scan of an execute_reply parent_header (routing key)") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try HeaderFields.scan(replyParts.parentHeader).object.upperBound }
-            return sum
+            try MicroBenchmark.sum(n) { try HeaderFields.scan(replyParts.parentHeader).object.upperBound }
         }
         add("decode.legacy-text", legacyText.bytes.count, "LegacyWebSocketCodec.decode(text:), whole frame validated") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try LegacyWebSocketCodec.decode(text: legacyText.bytes).content.upperBound }
-            return sum
+            try MicroBenchmark.sum(n) { try LegacyWebSocketCodec.decode(text: legacyText.bytes).content.upperBound }
         }
         add("decode.v1", v1.bytes.count, "V1WebSocketCodec.decode, parts validated") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try V1WebSocketCodec.decode(v1.bytes).content.upperBound }
-            return sum
+            try MicroBenchmark.sum(n) { try V1WebSocketCodec.decode(v1.bytes).content.upperBound }
         }
         add("decode.v1.no-validate", v1.bytes.count, "V1WebSocketCodec.decode(validateParts: false): header scan only") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try V1WebSocketCodec.decode(v1.bytes, validateParts: false).content.upperBound }
-            return sum
+            try MicroBenchmark.sum(n) { try V1WebSocketCodec.decode(v1.bytes, validateParts: false).content.upperBound }
         }
         add("decode.legacy-binary-2buf", legacyBinary.bytes.count, "LegacyWebSocketCodec.decode(binary:), 2 x 1 KiB buffers") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try LegacyWebSocketCodec.decode(binary: legacyBinary.bytes).buffers.count }
-            return sum
+            try MicroBenchmark.sum(n) { try LegacyWebSocketCodec.decode(binary: legacyBinary.bytes).buffers.count }
         }
 
         add("ws.utf8-validate", legacyText.bytes.count, "HTTPServer UTF8Validator.isValid of the legacy text frame (the WebSocket layer's pass)") { n in
@@ -195,39 +175,24 @@ struct MicroSuite {
         let out = Box<[UInt8]>([])
         out.value.reserveCapacity(16 * 1024)
         add("encode.legacy-text", replyFrames.totalBytes, "LegacyWebSocketCodec.encode of the execute_reply (scans its header)") { n in
-            var buffer = out.take()
-            defer { out.value = buffer }
-            var sum = 0
-            for _ in 0..<n {
-                buffer.removeAll(keepingCapacity: true)
+            try out.sumFilling(n) { buffer in
                 try LegacyWebSocketCodec.encode(channel: .shell, parts: replyParts, into: &buffer)
-                sum &+= buffer.count
+                return buffer.count
             }
-            return sum
         }
         add("encode.v1", replyFrames.totalBytes, "V1WebSocketCodec.encode of the execute_reply") { n in
-            var buffer = out.take()
-            defer { out.value = buffer }
-            var sum = 0
-            for _ in 0..<n {
-                buffer.removeAll(keepingCapacity: true)
+            out.sumFilling(n) { buffer in
                 V1WebSocketCodec.encode(channel: .shell, parts: replyParts, into: &buffer)
-                sum &+= buffer.count
+                return buffer.count
             }
-            return sum
         }
         let binaryParts = (try? LegacyWebSocketCodec.decode(binary: legacyBinary.bytes))?.parts(in: legacyBinary.bytes)
         add("encode.legacy-binary-2buf", legacyBinary.bytes.count, "LegacyWebSocketCodec.encode, 2 x 1 KiB buffers") { n in
             guard let parts = binaryParts else { throw BenchError("the legacy binary fixture does not decode") }
-            var buffer = out.take()
-            defer { out.value = buffer }
-            var sum = 0
-            for _ in 0..<n {
-                buffer.removeAll(keepingCapacity: true)
+            return try out.sumFilling(n) { buffer in
                 try LegacyWebSocketCodec.encode(channel: .shell, parts: parts, into: &buffer)
-                sum &+= buffer.count
+                return buffer.count
             }
-            return sum
         }
 
         let literal = JSONStringLiteral(alice.username)
@@ -237,22 +202,15 @@ struct MicroSuite {
         ] {
             add(name, header.bytes.count, note) { n in
                 let fields = try HeaderFields.scan(header.bytes)
-                var buffer = out.take()
-                defer { out.value = buffer }
-                var sum = 0
-                for _ in 0..<n {
-                    buffer.removeAll(keepingCapacity: true)
-                    sum &+= try HeaderRewriter.replaceUsername(in: header.bytes, fields: fields, with: literal, into: &buffer).count
+                return try out.sumFilling(n) { buffer in
+                    try HeaderRewriter.replaceUsername(in: header.bytes, fields: fields, with: literal, into: &buffer).count
                 }
-                return sum
             }
         }
 
         let requestParts = request.parts
         add("hmac.sign", request.signedBytes, "HMACSigner.sign of the request's four dicts (reused EVP_MAC_CTX)") { n in
-            var sum = 0
-            for _ in 0..<n { sum &+= try signer.sign(requestParts).count }
-            return sum
+            try MicroBenchmark.sum(n) { try signer.sign(requestParts).count }
         }
         add("hmac.verify", replyFrames.signedBytes, "HMACSigner.verify of the execute_reply") { n in
             var sum = 0
@@ -301,17 +259,12 @@ struct MicroSuite {
 
         let signature = (try? signer.sign(requestParts)) ?? .empty
         add("zmq.frames", request.signedBytes, "ZMQFrames.forEachFrame, frames copied into a reused buffer") { n in
-            var buffer = out.take()
-            defer { out.value = buffer }
-            var sum = 0
-            for _ in 0..<n {
-                buffer.removeAll(keepingCapacity: true)
+            out.sumFilling(n) { buffer in
                 ZMQFrames.forEachFrame(identities: EmptyCollection<UnsafeRawBufferPointer>(), signature: signature, parts: requestParts) { frame, _ in
                     buffer.append(contentsOf: frame)
                 }
-                sum &+= buffer.count
+                return buffer.count
             }
-            return sum
         }
         add("zmq.layout-parse", replyFrames.totalBytes, "ZMQFrameLayout.parse + parts(of:) of the execute_reply frames") { n in
             var sum = 0
@@ -396,6 +349,21 @@ extension Box where Value == [UInt8] {
         var moved: [UInt8] = []
         swap(&moved, &value)
         return moved
+    }
+
+    /// The wrapping sum of `fill(&buffer)` over `iterations` calls, the buffer emptied (capacity kept) before
+    /// each: the loop of the encoding bodies. The array is moved out for the loop and put back after. Always
+    /// inlined, like `MicroBenchmark.sum`.
+    @inline(__always)
+    func sumFilling(_ iterations: Int, _ fill: (inout [UInt8]) throws -> Int) rethrows -> Int {
+        var buffer = take()
+        defer { value = buffer }
+        var sum = 0
+        for _ in 0..<iterations {
+            buffer.removeAll(keepingCapacity: true)
+            sum &+= try fill(&buffer)
+        }
+        return sum
     }
 }
 

@@ -1,28 +1,5 @@
 import EventLoop
 import JupyterProtocol
-import Synchronization
-
-/// The state of one fan-out (or liveness) round, shared by every observing client across loops.
-final class RoundState: Sendable {
-    /// The sequence number of the round's request in the executor's msg_id space (UInt64.max: no round).
-    let round = Atomic<UInt64>(UInt64.max)
-    let sentAt = Atomic<UInt64>(0)
-    let seen = Atomic<Int>(0)
-    let firstSeenAt = Atomic<UInt64>(UInt64.max)
-    let lastSeenAt = Atomic<UInt64>(0)
-    let executorReplied = Atomic<Bool>(false)
-    let executorIdle = Atomic<Bool>(false)
-
-    /// Resets the counters for round `seq` (call before the executor sends).
-    func reset(_ seq: UInt64) {
-        seen.store(0, ordering: .relaxed)
-        firstSeenAt.store(UInt64.max, ordering: .relaxed)
-        lastSeenAt.store(0, ordering: .relaxed)
-        executorReplied.store(false, ordering: .relaxed)
-        executorIdle.store(false, ordering: .relaxed)
-        round.store(seq, ordering: .sequentiallyConsistent)
-    }
-}
 
 /// A client that watches iopub for the output of the executor's current round (`fanout`, `connections` and
 /// `stream` modes); client 0 of a run is also the executor that sends the requests.
@@ -46,12 +23,10 @@ final class ObserverClient: BenchWebSocketDelegate, @unchecked Sendable {
     let state: RoundState
     let target: Target
     let tally: StreamTally?
-    private let wire: WireProtocol
+    private var link: ChannelLink
     private let executorPrefix: [UInt8]
     private var encoder: RequestEncoder
     private var lastSeenRound = UInt64.max
-    private(set) var lastError: String?
-    private var didOpen = false
 
     init(index: Int, loop: EventLoop, url: GatewayURL, kernelID: String, token: String?, wire: WireProtocol,
          control: RunControl, state: RoundState, target: Target, executorSession: String, session: String,
@@ -60,14 +35,16 @@ final class ObserverClient: BenchWebSocketDelegate, @unchecked Sendable {
         self.control = control
         self.state = state
         self.target = target
-        self.wire = wire
         self.tally = tally
+        link = ChannelLink(wire: wire, control: control)
         executorPrefix = Array("\(executorSession)-".utf8)
         encoder = RequestEncoder(prefix: "\(session)-", session: session, wire: wire)
-        socket = BenchWebSocket(loop: loop, url: url, path: url.path("api/kernels/\(kernelID)/channels?session_id=\(session)"),
-                                token: token, subprotocol: wire == .v1 ? V1WebSocketCodec.subprotocol : nil)
+        socket = BenchWebSocket(loop: loop, url: url, kernelID: kernelID, session: session, token: token, wire: wire)
         socket.delegate = self
     }
+
+    /// The latest error, if any. Loop thread.
+    var lastError: String? { link.lastError }
 
     /// Executor only: sends `msgType` with `content` as round `seq` (the caller reset `state`). Loop thread.
     func send(msgType: StaticString, content: [UInt8], seq: UInt64) {
@@ -79,24 +56,14 @@ final class ObserverClient: BenchWebSocketDelegate, @unchecked Sendable {
         socket.flush()
     }
 
+    // MARK: - BenchWebSocketDelegate
+
     func webSocketDidOpen(_ socket: BenchWebSocket, subprotocol: String?) {
-        if wire == .v1 && subprotocol != V1WebSocketCodec.subprotocol {
-            lastError = "server did not accept the v1 subprotocol"
-            socket.abort()
-            return
-        }
-        didOpen = true
-        control.opened.wrappingAdd(1, ordering: .relaxed)
+        if !link.opened(subprotocol: subprotocol) { socket.abort() }
     }
 
     func webSocket(_ socket: BenchWebSocket, didReceive payload: UnsafeRawBufferPointer, text: Bool) {
-        control.wsReceived.wrappingAdd(1, ordering: .relaxed)
-        let message: InboundMessage
-        do { message = try InboundMessage(frame: payload, text: text, wire: wire) } catch {
-            lastError = "undecodable message: \(error)"
-            control.errors.wrappingAdd(1, ordering: .relaxed)
-            return
-        }
+        guard let message = link.receive(payload, text: text) else { return }
         guard let seq = message.parentSequence(prefix: executorPrefix) else { return }
         let round = state.round.load(ordering: .relaxed)
         if message.channel == .iopub {
@@ -112,69 +79,12 @@ final class ObserverClient: BenchWebSocketDelegate, @unchecked Sendable {
             }
             if index == 0 && isIdle && seq == round { state.executorIdle.store(true, ordering: .sequentiallyConsistent) }
         } else if message.channel == .shell && message.isReply && index == 0 && seq == round {
-            if !message.contentString("status", is: "ok") {
-                lastError = "reply status is not ok"
-                control.errors.wrappingAdd(1, ordering: .relaxed)
-            }
+            if !message.contentString("status", is: "ok") { link.fail("reply status is not ok") }
             state.executorReplied.store(true, ordering: .sequentiallyConsistent)
         }
     }
 
     func webSocketDidClose(_ socket: BenchWebSocket, error: String?) {
-        guard let error else { return }
-        if lastError == nil { lastError = error }
-        if didOpen { control.errors.wrappingAdd(1, ordering: .relaxed) } else {
-            control.failedToOpen.wrappingAdd(1, ordering: .relaxed)
-        }
+        link.closed(error: error, lostRequests: { 0 })
     }
-}
-
-/// Stream-mode bookkeeping of one client: which `%stream` sequence numbers arrived, duplicates, reordering.
-final class StreamTally: Sendable {
-    struct Counts: Sendable {
-        var seen: [Bool]
-        var received = 0
-        var duplicates = 0
-        var outOfOrder = 0
-        var malformed = 0
-        var last = -1
-    }
-
-    let counts: Mutex<Counts>
-
-    init(expected: Int) {
-        counts = Mutex(Counts(seen: [Bool](repeating: false, count: expected)))
-    }
-
-    /// Records one `stream` message whose text starts with `<seq>:`.
-    func record(_ message: InboundMessage) {
-        guard let range = message.contentMember("text"), range.count > 2 else {
-            counts.withLock { $0.malformed += 1 }
-            return
-        }
-        var value = 0
-        var i = range.lowerBound + 1
-        var digits = 0
-        while i < range.upperBound - 1 {
-            let d = message.frame[i] &- UInt8(ascii: "0")
-            if d >= 10 { break }
-            value = value &* 10 &+ Int(d)
-            digits += 1
-            i += 1
-        }
-        let valid = digits > 0 && i < range.upperBound - 1 && message.frame[i] == UInt8(ascii: ":")
-        counts.withLock { c in
-            guard valid, value < c.seen.count else {
-                c.malformed += 1
-                return
-            }
-            c.received += 1
-            if c.seen[value] { c.duplicates += 1 } else { c.seen[value] = true }
-            if value < c.last { c.outOfOrder += 1 }
-            c.last = value
-        }
-    }
-
-    /// Sequence numbers never received.
-    var missing: Int { counts.withLock { c in c.seen.reduce(0) { $0 + ($1 ? 0 : 1) } } }
 }

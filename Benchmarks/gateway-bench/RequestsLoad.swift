@@ -7,21 +7,14 @@ import Synchronization
 enum RequestsLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "requests")
-        if let label = o.label { report.set("label", label) }
-        report.set("url", session.url.description)
-        report.set("kernel", o.kernelName)
-        report.set("kernels", o.kernels)
-        report.set("clients", o.clients)
-        report.set("inflight", o.inflight)
-        report.set("msg", o.message.rawValue)
-        report.set("protocol", o.wire.rawValue)
+        var report = LoadReport(mode: "requests", label: o.label, [
+            "url": session.url.description, "kernel": o.kernelName, "kernels": o.kernels, "clients": o.clients,
+            "inflight": o.inflight, "msg": o.message.rawValue, "protocol": o.wire.rawValue,
+        ])
 
         let (kernels, startErrors) = session.startKernels(o.kernels)
         guard startErrors.isEmpty, !kernels.isEmpty else {
-            report.set("errors", max(1, startErrors.count))
-            report.set("error_sample", startErrors.first ?? "no kernel started")
+            report.setErrors(max(1, startErrors.count), sample: startErrors.first ?? "no kernel started")
             report.line("kernel start failed: \(startErrors.first ?? "no kernel")")
             return report
         }
@@ -37,8 +30,7 @@ enum RequestsLoad {
         let failed = control.failedToOpen.load(ordering: .relaxed)
         guard failed == 0, connectErrors.isEmpty else {
             let sample = connectErrors.first ?? clients.compactMap { c in onLoop(c.socket.loop) { c.lastError } }.first ?? "?"
-            report.set("errors", failed)
-            report.set("error_sample", sample)
+            report.setErrors(failed, sample: sample)
             report.line("\(failed) of \(clients.count) WebSockets failed to open: \(sample)")
             session.close(sockets)
             return report
@@ -73,20 +65,12 @@ enum RequestsLoad {
         let server1 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
         let cpu1 = ProcessStats.selfCPUSeconds()
         let peak = sampler?.stop().peakKiB ?? 0
-        control.stopping.store(true, ordering: .relaxed)
-
         // Let outstanding requests finish (not counted), then call what is left unfinished.
-        _ = waitUntil(deadline: Monotonic.now &+ 10_000_000_000) {
-            clients.allSatisfy { c in onLoop(c.socket.loop) { !c.hasPending } }
-        }
-        let unfinished = clients.reduce(0) { sum, c in sum + onLoop(c.socket.loop) { c.abandonPending() } }
-        let sampleError = clients.compactMap { c in onLoop(c.socket.loop) { c.lastError } }.first
+        let (unfinished, sampleError) = clients.stopRequests(control)
         session.close(sockets)
 
         let elapsed = Double(t1 &- t0) / 1e9
-        var latencies: [UInt64] = []
-        for c in clients { latencies += c.latencies.latencies(in: t0...t1) }
-        let summary = LatencySummary(nanoseconds: latencies)
+        let summary = clients.latencySummary(in: t0...t1)
         let requests = s1.completed - s0.completed
         let wsMessages = (s1.sent - s0.sent) + (s1.received - s0.received)
         let errors = (s1.errors) + unfinished + (timedOut ? 1 : 0)
@@ -96,13 +80,12 @@ enum RequestsLoad {
         report.set("ws_messages", wsMessages)
         report.set("ws_messages_per_s", (Double(wsMessages) / elapsed).rounded())
         report.set("latency_us", summary.json)
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         report.set("client_cpu_s", round3(cpu1 - cpu0))
         report.line("\(o.kernels) kernel(s) × \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue) over \(o.wire.rawValue)")
         report.line("\(requests) requests in \(round3(elapsed)) s = \(Int((Double(requests) / elapsed).rounded())) req/s, \(Int((Double(wsMessages) / elapsed).rounded())) WebSocket msg/s")
         report.line("latency: \(summary.text)")
-        report.line("errors: \(errors)" + (sampleError.map { " (\($0))" } ?? ""))
+        report.errorLine(errors, sample: sampleError)
         report.line("client CPU: \(round3(cpu1 - cpu0)) s")
         report.addServer(before: server0, after: server1, bridged: wsMessages, peakSampledKiB: peak)
         return report

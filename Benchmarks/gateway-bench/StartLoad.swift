@@ -10,13 +10,9 @@ enum StartLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
         let url = session.url
-        var report = LoadReport()
-        report.set("mode", "start")
-        if let label = o.label { report.set("label", label) }
-        report.set("url", url.description)
-        report.set("kernel", o.kernelName)
-        report.set("users", o.users)
-        report.set("tokens", o.tokens.count)
+        var report = LoadReport(mode: "start", label: o.label, [
+            "url": url.description, "kernel": o.kernelName, "users": o.users, "tokens": o.tokens.count,
+        ])
 
         var singles: [UInt64] = []
         var errors: [String] = []
@@ -66,12 +62,11 @@ enum StartLoad {
         report.set("delete_seconds", round3(deleteSeconds))
         let ratio = single.p50 > 0 ? concurrent.p99 / single.p50 : 0
         report.set("p99_over_single", round3(ratio))
-        report.set("errors", errors.count)
-        if let first = errors.first { report.set("error_sample", first) }
+        report.setErrors(errors.count, sample: errors.first)
         report.line("single start (3, sequential): \(single.text)")
         report.line("\(o.users) concurrent starts: \(concurrent.text); all done in \(round3(wall)) s")
         report.line("p99 / single-start median = \(round3(ratio)); \(latencies.count) started, deleted in \(round3(deleteSeconds)) s")
-        report.line("errors: \(errors.count)" + (errors.first.map { " (\($0))" } ?? ""))
+        report.errorLine(errors.count, sample: errors.first)
         if let server0, let server1 {
             report.set("server_cpu_s", round3(server1.cpuSeconds - server0.cpuSeconds))
             report.set("server_vmhwm_kib", server1.hwmKiB)

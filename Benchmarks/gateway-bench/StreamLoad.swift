@@ -8,22 +8,12 @@ import Foundation
 enum StreamLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
-        var report = LoadReport()
-        report.set("mode", "stream")
-        if let label = o.label { report.set("label", label) }
-        report.set("url", session.url.description)
-        report.set("kernel", o.kernelName)
-        report.set("clients", o.clients)
-        report.set("protocol", o.wire.rawValue)
-        report.set("stream_count", o.streamCount)
-        report.set("stream_size", o.streamSize)
+        var report = LoadReport(mode: "stream", label: o.label, [
+            "url": session.url.description, "kernel": o.kernelName, "clients": o.clients, "protocol": o.wire.rawValue,
+            "stream_count": o.streamCount, "stream_size": o.streamSize,
+        ])
 
-        let (kernels, startErrors) = session.startKernels(1)
-        guard let kernel = kernels.first else {
-            report.set("errors", 1)
-            report.set("error_sample", startErrors.first ?? "no kernel started")
-            return report
-        }
+        guard let kernel = session.startOneKernel(reporting: &report) else { return report }
         let control = RunControl()
         let state = RoundState()
         let executorSession = "s\(session.runID)-0"
@@ -34,14 +24,7 @@ enum StreamLoad {
                            executorSession: executorSession, session: "s\(session.runID)-\(i)", tally: tallies[i])
         }
         let sockets = clients.map(\.socket)
-        let connectErrors = session.connect(sockets, control: control)
-        let failed = control.failedToOpen.load(ordering: .relaxed)
-        guard failed == 0, connectErrors.isEmpty else {
-            report.set("errors", failed)
-            report.set("error_sample", connectErrors.first ?? "WebSocket failed to open")
-            session.close(sockets)
-            return report
-        }
+        guard session.connectAll(sockets, control: control, reporting: &report) else { return report }
         let executor = clients[0]
         // A kernel_info round first, so every client's iopub subscription is live before the stream starts.
         state.reset(0)
@@ -73,7 +56,7 @@ enum StreamLoad {
             duplicates += c.duplicates
             outOfOrder += c.outOfOrder
             malformed += c.malformed
-            missing += c.seen.reduce(0) { $0 + ($1 ? 0 : 1) }
+            missing += c.missing
         }
         let errors = s1.errors + (complete ? 0 : 1) + missing + duplicates + outOfOrder + malformed
         let wsMessages = (s1.sent - s0.sent) + (s1.received - s0.received)
@@ -84,8 +67,7 @@ enum StreamLoad {
         report.set("out_of_order", outOfOrder)
         report.set("msgs_per_s", (Double(received) / elapsed).rounded())
         report.set("mb_per_s", round1(Double(received * o.streamSize) / elapsed / 1e6))
-        report.set("errors", errors)
-        if let sampleError, errors > 0 { report.set("error_sample", sampleError) }
+        report.setErrors(errors, sample: sampleError)
         if !complete { report.set("timeout", true) }
         report.line("%stream \(o.streamCount) \(o.streamSize) to \(o.clients) client(s): \(received) received in \(round3(elapsed)) s = \(Int((Double(received) / elapsed).rounded())) msg/s")
         report.line("missing \(missing), duplicates \(duplicates), out of order \(outOfOrder), malformed \(malformed)" + (complete ? "" : ", TIMED OUT"))
