@@ -231,3 +231,20 @@ def test_deleting_kernel_closes_clients(gateway):
         for _ in range(20):
             c.recv(timeout=5)
     c.close()
+
+
+def test_oversized_message_closes_with_1009(make_gateway):
+    gw = make_gateway(["--max-message-bytes", "4096"])
+    k = gw.start_kernel("echo")
+    c = ChannelClient(gw, k["id"])
+    try:
+        info = c.request("kernel_info_request")
+        c.reply_to(info, "kernel_info_reply")
+        c.execute("x" * 10_000)
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            for _ in range(20):
+                c.recv(timeout=5)
+        assert c.close_code == 1009
+        assert gw.get("/api").status_code == 200
+    finally:
+        c.close()
