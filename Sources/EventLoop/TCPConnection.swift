@@ -9,6 +9,15 @@ public protocol TCPConnectionDelegate: AnyObject {
     func connectionDidDrain(_ connection: TCPConnection)
     /// The connection is closed (by the peer, an error, or `close()`); no further calls follow.
     func connectionDidClose(_ connection: TCPConnection)
+    /// The peer half-closed (read returned 0); reading has stopped. The default closes the connection; a
+    /// delegate that still owes the peer a response may finish writing first (`closeAfterFlushing`).
+    func connectionDidReachEndOfInput(_ connection: TCPConnection)
+}
+
+extension TCPConnectionDelegate {
+    public func connectionDidReachEndOfInput(_ connection: TCPConnection) {
+        connection.close()
+    }
 }
 
 /// A non-blocking TCP connection on one event loop, with a byte-bounded outbound queue.
@@ -157,8 +166,10 @@ public final class TCPConnection: @unchecked Sendable {
     }
 
     private func currentEvents() -> EventLoop.Events {
-        var events: EventLoop.Events = EventLoop.hangup
-        if !readingPaused { events |= EventLoop.readable }
+        // Level-triggered: a peer's half-close (RDHUP) stays reported, so it is only asked for while reading;
+        // HUP and ERR are always reported by epoll and always end the connection.
+        var events: EventLoop.Events = UInt32(EPOLLHUP.rawValue) | UInt32(EPOLLERR.rawValue)
+        if !readingPaused { events |= EventLoop.readable | UInt32(EPOLLRDHUP.rawValue) }
         if pendingBytes > 0 { events |= EventLoop.writable }
         return events
     }
@@ -196,7 +207,10 @@ public final class TCPConnection: @unchecked Sendable {
                 delegate?.connection(self, didRead: UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
                 if isClosed || readingPaused || n < scratch.count { return }
             } else if n == 0 {
-                close()
+                // The peer finished sending. The delegate decides (by default: close now).
+                readingPaused = true
+                updateInterest()
+                if let delegate { delegate.connectionDidReachEndOfInput(self) } else { close() }
                 return
             } else {
                 if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }

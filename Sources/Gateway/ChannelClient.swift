@@ -13,8 +13,6 @@ final class ChannelClient {
     let session: SessionKey
     let format: WebSocketSubprotocol
     var permissions: ChannelPermissionCache
-    /// Requests forwarded and not yet answered (bounds what one client can make the hub remember).
-    var outstanding = 0
     /// Set when a newer connection took this client's session over, so closing it does not park the session.
     var replaced = false
     let remoteAddress: String?

@@ -52,6 +52,9 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         var replayBufferedBytes = 0
     }
 
+    /// Longest `msg_id` accepted (UUIDs are 32-36); it is remembered until the reply, so it must be bounded.
+    static let maxMessageIDBytes = 256
+
     let kernelID: String
     let kernel: Kernel
     let loop: EventLoop
@@ -81,6 +84,12 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         var format: WebSocketSubprotocol
         var replay: ReplayBuffer?
         var disconnectedAt: UInt64 = 0
+        /// The session's user's channel permissions, so a parked session collects output only while that user
+        /// may still read the kernel.
+        var permissions: ChannelPermissionCache
+        /// Requests forwarded for this session and not answered yet: per session, not per connection, so
+        /// reconnecting does not reset the bound.
+        var outstanding = 0
     }
 
     init(kernel: Kernel, access: KernelAccessBox, policy: PolicyStore, audit: AuditLog, limits: Limits, logger: Logger) {
@@ -114,13 +123,20 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             return
         }
         let key = SessionKey(username: identity.username, sessionID: sessionID)
-        let cache = ChannelPermissionCache(policy: policy.current, identity: identity)
+        var cache = ChannelPermissionCache(policy: policy.current, identity: identity)
         let client = ChannelClient(connection: connection, identity: identity, session: key, format: format,
                                    permissions: cache, remoteAddress: remoteAddress)
         connection.delegate = self
         do { try connection.start() } catch {
             logger.warning("cannot start WebSocket", metadata: ["error": "\(error)"])
             connection.close(code: .internalError, reason: "cannot register socket")
+            return
+        }
+        // Access was checked at the upgrade, but a revoke may have run on this loop since.
+        guard cache.level(generation: access.generation, access: { access.snapshot }) >= .read else {
+            connection.delegate = nil
+            connection.close(code: .policyViolation, reason: "no access to this kernel")
+            forgetSession(key)
             return
         }
         var replay: ReplayBuffer?
@@ -136,9 +152,10 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             state.replay = nil
             state.connectionID = connectionID
             state.format = format
+            state.permissions = cache
             sessions[key] = state
         } else {
-            sessions[key] = SessionState(connectionID: connectionID, format: format)
+            sessions[key] = SessionState(connectionID: connectionID, format: format, permissions: cache)
         }
         clients[connectionID] = client
         connections.store(clients.count, ordering: .relaxed)
@@ -148,12 +165,14 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         armSweepTimer()
     }
 
-    private func removeClient(_ id: UInt64) {
+    /// Removes a client; its session is parked for replay, unless `mayResume` is false (its user lost access)
+    /// or replay is off, in which case the session and its pending requests are forgotten.
+    private func removeClient(_ id: UInt64, mayResume: Bool = true) {
         guard let client = clients.removeValue(forKey: id) else { return }
         connections.store(clients.count, ordering: .relaxed)
         guard !client.replaced, var state = sessions[client.session], state.connectionID == id else { return }
         state.connectionID = nil
-        if limits.replayBufferBytes > 0 && !closed {
+        if mayResume && limits.replayBufferBytes > 0 && !closed {
             state.replay = ReplayBuffer(capacityBytes: limits.replayBufferBytes)
             state.disconnectedAt = Monotonic.now
             sessions[client.session] = state
@@ -211,11 +230,21 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         for client in Array(clients.values) {
             guard let identity = resolve(client.identity.username) else {
                 client.connection.close(code: .policyViolation, reason: "user \(client.identity.username) was removed")
-                removeClient(client.connection.id)
+                removeClient(client.connection.id, mayResume: false)
                 continue
             }
             client.identity = identity
             client.permissions = ChannelPermissionCache(policy: newPolicy, identity: identity)
+            sessions[client.session]?.permissions = client.permissions
+        }
+        for (key, state) in sessions where state.connectionID == nil {
+            if let identity = resolve(key.username) {
+                var updated = state
+                updated.permissions = ChannelPermissionCache(policy: newPolicy, identity: identity)
+                sessions[key] = updated
+            } else {
+                forgetSession(key)
+            }
         }
         enforceReadAccess()
     }
@@ -228,7 +257,15 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             let level = client.permissions.level(generation: generation) { access.snapshot }
             if level < .read {
                 client.connection.close(code: .policyViolation, reason: "access to this kernel was revoked")
-                removeClient(client.connection.id)
+                removeClient(client.connection.id, mayResume: false)
+            }
+        }
+        // Parked sessions of users who lost access keep nothing more and can never be resumed.
+        for (key, var state) in sessions where state.connectionID == nil {
+            if state.permissions.level(generation: generation, access: { access.snapshot }) < .read {
+                forgetSession(key)
+            } else {
+                sessions[key] = state
             }
         }
     }
@@ -321,10 +358,11 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
                       ename: "PermissionDenied", evalue: evalue, idleAfter: true)
             return
         }
-        guard let msgID = try? scanner.decodeString(idToken), !msgID.isEmpty else {
+        guard let msgID = try? scanner.decodeString(idToken), !msgID.isEmpty, msgID.utf8.count <= Self.maxMessageIDBytes else {
             counters.malformed += 1
             sendError(to: client, requestType: try? scanner.decodeString(typeToken), channel: layout.channel,
-                      requestHeader: payload.slice(layout.header), ename: "ProtocolError", evalue: "header.msg_id must be a non-empty string")
+                      requestHeader: payload.slice(layout.header), ename: "ProtocolError",
+                      evalue: "header.msg_id must be a non-empty string of at most \(Self.maxMessageIDBytes) bytes")
             return
         }
         let expectsReply = scanner.stringHasSuffix(typeToken, "_request")
@@ -335,7 +373,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             return
         }
         if expectsReply {
-            if client.outstanding >= limits.maxOutstandingPerClient {
+            if (sessions[client.session]?.outstanding ?? 0) >= limits.maxOutstandingPerClient {
                 sendError(to: client, requestType: try? scanner.decodeString(typeToken), channel: layout.channel,
                           requestHeader: payload.slice(layout.header), ename: "TooManyRequests",
                           evalue: "more than \(limits.maxOutstandingPerClient) requests are waiting for replies")
@@ -363,7 +401,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         switch result {
         case .sent:
             if expectsReply {
-                if pending[msgID] == nil { client.outstanding += 1 }
+                if pending[msgID] == nil { sessions[client.session]?.outstanding += 1 }
                 pending[msgID] = client.session
             }
         case .queueFull:
@@ -425,7 +463,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         // Requests the old process had not answered never will be: forget them so they do not count against
         // their clients' limits (their clients see the status below).
         pending.removeAll()
-        for client in clients.values { client.outstanding = 0 }
+        for key in Array(sessions.keys) { sessions[key]?.outstanding = 0 }
         let message = GatewayMessages.status(state.rawValue, session: "kernel-gateway")
         var legacy: [UInt8] = [], v1: [UInt8] = []
         let legacyKind = message.encode(.legacy, into: &legacy)
@@ -446,20 +484,36 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         var legacyKind: WebSocketMessage.Kind?
         var v1Ready = false
         let generation = access.generation
+        var tooSlow: [UInt64] = []
         for client in clients.values {
             let level = client.permissions.level(generation: generation) { access.snapshot }
             guard level >= .read else { continue }
+            let sent: Bool
             switch client.format {
             case .legacy:
                 if legacyKind == nil { legacyKind = encode(frames, layout, .iopub, .legacy, into: &legacyBuffer) }
-                if let kind = legacyKind { legacyBuffer.withUnsafeBytes { _ = client.connection.send(kind, payload: $0) } }
+                guard let kind = legacyKind else { continue }
+                sent = legacyBuffer.withUnsafeBytes { client.connection.send(kind, payload: $0) }
             case .v1:
                 if !v1Ready { _ = encode(frames, layout, .iopub, .v1, into: &v1Buffer); v1Ready = true }
-                v1Buffer.withUnsafeBytes { _ = client.connection.send(.binary, payload: $0) }
+                sent = v1Buffer.withUnsafeBytes { client.connection.send(.binary, payload: $0) }
             }
+            if !sent { tooSlow.append(client.connection.id) }
+        }
+        // Clients just closed for being too slow: their sessions are parked now, and they will be told on
+        // reconnect that output was lost (what was queued to them, at least this message).
+        for id in tooSlow {
+            guard let key = clients[id]?.session else { continue }
+            removeClient(id)
+            sessions[key]?.replay?.noteDropped(1)
         }
         guard sessions.count > clients.count else { return }
         for (key, var state) in sessions where state.connectionID == nil && state.replay != nil {
+            // A parked session collects output only while its user may still read the kernel.
+            guard state.permissions.level(generation: generation, access: { access.snapshot }) >= .read else {
+                forgetSession(key)
+                continue
+            }
             switch state.format {
             case .legacy:
                 if legacyKind == nil { legacyKind = encode(frames, layout, .iopub, .legacy, into: &legacyBuffer) }
@@ -488,21 +542,25 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
         let authz: Authorization.Channel = channel == .control ? .control : channel == .stdin ? .stdin : .shell
         counters.outbound[Int(authz.rawValue)] += 1
-        guard var state = sessions[key] else {
+        guard sessions[key] != nil else {
             pending[parentID] = nil
             return
         }
-        if let id = state.connectionID, let client = clients[id] {
-            if isReply && client.outstanding > 0 { client.outstanding -= 1 }
-            if let kind = encode(frames, layout, channel, client.format, into: &replyBuffer) {
-                replyBuffer.withUnsafeBytes { _ = client.connection.send(kind, payload: $0) }
-            }
-        } else if state.replay != nil {
-            var buffer: [UInt8] = []
-            if let kind = encode(frames, layout, channel, state.format, into: &buffer) { state.replay?.append(kind, buffer) }
-            sessions[key] = state
+        if isReply {
+            pending[parentID] = nil
+            if let outstanding = sessions[key]?.outstanding, outstanding > 0 { sessions[key]?.outstanding = outstanding - 1 }
         }
-        if isReply { pending[parentID] = nil }
+        if let id = sessions[key]?.connectionID, let client = clients[id],
+           let kind = encode(frames, layout, channel, client.format, into: &replyBuffer) {
+            let sent = replyBuffer.withUnsafeBytes { client.connection.send(kind, payload: $0) }
+            guard !sent else { return }
+            // The client was just closed for being too slow: park its session and keep the reply for it.
+            removeClient(id)
+        }
+        guard var state = sessions[key], state.connectionID == nil, state.replay != nil else { return }
+        var buffer: [UInt8] = []
+        if let kind = encode(frames, layout, channel, state.format, into: &buffer) { state.replay?.append(kind, buffer) }
+        sessions[key] = state
     }
 
     /// Encodes a kernel message for clients of `format` into `out` (replacing its contents).

@@ -30,6 +30,10 @@ public final class Gateway: Sendable {
     public init(configuration: GatewayConfiguration, environment: [String: String], logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        // A reconnecting session's replay is written at once; it must fit under the outbound queue's bound.
+        if configuration.replayBufferBytes > configuration.outboundQueueBytes {
+            throw GatewayError("--replay-buffer-bytes (\(configuration.replayBufferBytes)) must not exceed --outbound-queue-bytes (\(configuration.outboundQueueBytes))")
+        }
         let (policy, authenticator, token) = try Gateway.loadIdentity(configuration)
         sharedToken = token
         self.policy = PolicyStore(policy: policy, authenticator: authenticator)

@@ -40,6 +40,11 @@ struct ReplayBuffer {
         bytes += message.count
     }
 
+    /// Counts messages that never reached the buffer (e.g. lost in a closed connection's queue).
+    mutating func noteDropped(_ count: Int) {
+        dropped += count
+    }
+
     /// Everything kept, oldest first, and empties the buffer (the dropped count is kept until read).
     mutating func drain() -> (entries: ArraySlice<Entry>, dropped: Int) {
         let result = (entries[head...], dropped)

@@ -68,6 +68,12 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
         if !closing && queue.count < configuration.maxPipelinedRequests { tcp.resumeReading() }
     }
 
+    func connectionDidReachEndOfInput(_ connection: TCPConnection) {
+        // A client may half-close after sending its request: answer what is being answered, then close.
+        closing = true
+        if !busy && queue.isEmpty { tcp.closeAfterFlushing() }
+    }
+
     func connectionDidClose(_ connection: TCPConnection) {
         if let idleTimer { loop.cancelTimer(idleTimer) }
         idleTimer = nil
@@ -118,6 +124,11 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
             response.serialize(into: &out, keepAlive: keepAlive, isHeadResponse: request.method == .head)
             tcp.write(out)
             if !keepAlive {
+                // Requests the client pipelined before half-closing are still answered; then the connection ends.
+                if closing && !queue.isEmpty {
+                    processNext()
+                    return
+                }
                 closing = true
                 tcp.closeAfterFlushing()
                 return

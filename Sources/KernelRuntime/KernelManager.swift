@@ -128,8 +128,10 @@ public actor KernelManager {
         do { spec = try catalog.spec(named: specName) } catch {
             throw ManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
         }
+        // `starting` counts starts not yet visible in `kernels`, so the limit counts every kernel exactly once.
         starting += 1
-        defer { starting -= 1 }
+        var countedAsStarting = true
+        defer { if countedAsStarting { starting -= 1 } }
         // Ports are found by binding port 0 and closing; another process can take one before the kernel binds it.
         // A kernel that dies before it is ready is therefore tried again with fresh ports and a fresh id (a broken
         // kernel fails the same way each time, so this costs it two quick extra attempts).
@@ -151,6 +153,8 @@ public actor KernelManager {
             kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment)
             kernels[id] = kernel
             order.append(id)
+            starting -= 1
+            countedAsStarting = false
             do {
                 try await kernel.start()
                 break
@@ -161,6 +165,8 @@ public actor KernelManager {
                 if attempt >= 3 || stopping {
                     throw ManagerError(.startFailed, "kernel \(spec.name) failed to start: \(error)")
                 }
+                starting += 1
+                countedAsStarting = true
             }
         }
         let id = kernel.id
@@ -217,6 +223,9 @@ public actor KernelManager {
     public func shutdownKernel(id: String, now: Bool = false) async throws {
         guard let kernel = kernels[id] else { throw ManagerError(.notFound, "no kernel \(id)") }
         await kernel.shutdown(now: now)
+        // Forget it before returning (not only through the kernel's asynchronous notice), so a listing right
+        // after a DELETE never shows it.
+        forget(id)
     }
 
     /// Shuts every kernel down concurrently (gateway exit) and refuses new starts.
