@@ -64,6 +64,11 @@ public actor Kernel {
     private var receiveBuffer: [[UInt8]] = []
     private var drainScheduled: Set<SocketChannel> = []
     private var heartbeatPending = false
+    private var heartbeatTimer: TimerHandle?
+    /// Consecutive heartbeat pings the kernel did not answer within an interval (0 while it is responsive).
+    public private(set) var missedHeartbeats = 0
+    /// How often the heartbeat socket is pinged.
+    public nonisolated let heartbeatInterval: Duration
 
     public private(set) var sink: (any KernelMessageSink)?
     /// Wall-clock time of the last message in either direction (the kernel model's `last_activity`).
@@ -74,8 +79,9 @@ public actor Kernel {
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
                 plan: LaunchPlan, loop: EventLoop, context: ZMQContext, store: ConnectionFileStore,
-                lifecycle: KernelLifecycle.Configuration, logger: Logger,
+                lifecycle: KernelLifecycle.Configuration, heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
+        self.heartbeatInterval = heartbeatInterval
         self.id = id
         self.spec = spec
         self.owner = owner
@@ -251,6 +257,7 @@ public actor Kernel {
             logger.info("kernel state changed", metadata: ["state": state.rawValue])
             sink?.kernel(id, didChangeState: state)
         case .ready:
+            startHeartbeat()
             ownRequests.removeAll()
             let waiters = readyWaiters
             readyWaiters.removeAll()
@@ -300,7 +307,38 @@ public actor Kernel {
         }
     }
 
+    /// Pings the kernel's heartbeat socket every few seconds while a process runs. A kernel that stops answering
+    /// is reported (log, `missedHeartbeats`); the process watcher, not the heartbeat, decides that it died.
+    private func startHeartbeat() {
+        guard heartbeatTimer == nil else { return }
+        heartbeatTimer = loop.scheduleTimer(after: heartbeatInterval) { [self] in
+            self.assumeIsolated { kernel in
+                kernel.heartbeatTimer = nil
+                kernel.heartbeatTick()
+            }
+        }
+    }
+
+    private func heartbeatTick() {
+        guard let sockets, lifecycle.hasProcess, !lifecycle.isTerminating else { return }
+        if heartbeatPending {
+            missedHeartbeats += 1
+            if missedHeartbeats == 2 {
+                logger.warning("kernel is not answering heartbeats", metadata: ["missed": "\(missedHeartbeats)"])
+            }
+        }
+        // REQ_RELAXED lets a new ping go out even when the last one got no answer.
+        let ping: [UInt8] = Array("ping".utf8)
+        if (try? ping.withUnsafeBytes { try sockets.heartbeat.send($0, more: false) }) == true {
+            heartbeatPending = true
+            if sockets.heartbeat.hasInput { scheduleDrain(.heartbeat) }
+        }
+        startHeartbeat()
+    }
+
     private func finish() {
+        if let heartbeatTimer { loop.cancelTimer(heartbeatTimer) }
+        heartbeatTimer = nil
         for (_, handle) in timers { loop.cancelTimer(handle) }
         timers.removeAll()
         if let sockets {
@@ -377,6 +415,8 @@ public actor Kernel {
         switch socketChannel {
         case .heartbeat:
             heartbeatPending = false
+            if missedHeartbeats >= 2 { logger.info("kernel answers heartbeats again") }
+            missedHeartbeats = 0
             return
         case .shell: channel = .shell
         case .control: channel = .control

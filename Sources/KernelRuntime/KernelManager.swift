@@ -20,6 +20,8 @@ public actor KernelManager {
         public var lifecycle: KernelLifecycle.Configuration
         /// Most kernels at once; 0 = unlimited.
         public var maxKernels: Int
+        /// How often each kernel's heartbeat socket is pinged.
+        public var heartbeatInterval: Duration = .seconds(5)
 
         public init(catalog: KernelSpecCatalog.Configuration, runtimeDirectory: String,
                     gatewayEnvironment: [String: String], environmentPolicy: KernelEnvironment.Policy = .init(),
@@ -199,7 +201,8 @@ public actor KernelManager {
         do {
             let kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
                                     loop: group.next(), context: context, store: store,
-                                    lifecycle: lifecycleConfiguration(for: spec), logger: logger) { [weak self] id in
+                                    lifecycle: lifecycleConfiguration(for: spec),
+                                    heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
                 guard let self else { return }
                 Task { await self.forget(id) }
             }

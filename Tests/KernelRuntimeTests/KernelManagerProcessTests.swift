@@ -31,6 +31,27 @@ extension RealKernelTests {
         return result
     }
 
+    @Test func stoppedKernelMissesHeartbeatsAndRecovers() async throws {
+        let runtime = TestKernels.tempDir()
+        let (manager, group) = try TestKernels.manager(runtime: runtime, heartbeat: .milliseconds(100))
+        defer { group.shutdown() }
+        let kernel = try await manager.startKernel(name: "echo", owner: "alice")
+        let pid = try #require(await kernel.pid)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await kernel.missedHeartbeats == 0)
+        kill(pid, SIGSTOP)
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(await kernel.missedHeartbeats >= 2)
+        kill(pid, SIGCONT)
+        var missed = await kernel.missedHeartbeats
+        for _ in 0..<50 where missed > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            missed = await kernel.missedHeartbeats
+        }
+        #expect(missed == 0)
+        await manager.shutdownAll()
+    }
+
     @Test func messageModeInterrupt() async throws {
         let runtime = TestKernels.tempDir()
         let (manager, group) = try TestKernels.manager(runtime: runtime)

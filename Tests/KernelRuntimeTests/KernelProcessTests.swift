@@ -58,7 +58,8 @@ enum TestKernels {
         .deletingLastPathComponent().path
     static let buildDir = ProcessInfo.processInfo.environment["KG_BUILD_DIR"] ?? repo + "/.build/debug"
 
-    static func manager(extraSpecDirs: [String] = [], runtime: String) throws -> (KernelManager, EventLoopGroup) {
+    static func manager(extraSpecDirs: [String] = [], runtime: String,
+                        heartbeat: Duration = .seconds(5)) throws -> (KernelManager, EventLoopGroup) {
         let group = try EventLoopGroup(count: 2)
         let env = [
             "PATH": buildDir + ":/usr/local/bin:/usr/bin:/bin",
@@ -70,9 +71,10 @@ enum TestKernels {
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(30)
         lifecycle.restartDelay = .milliseconds(100)
-        let config = KernelManager.Configuration(
+        var config = KernelManager.Configuration(
             catalog: .init(environment: env, extraDirectories: extraSpecDirs + [repo + "/kernelspecs"]),
             runtimeDirectory: runtime, gatewayEnvironment: env, lifecycle: lifecycle)
+        config.heartbeatInterval = heartbeat
         let manager = try KernelManager(group: group, configuration: config,
                                         logger: Logger(label: "test", handler: JSONLinesLogHandler(minimumLevel: .warning)))
         return (manager, group)
