@@ -16,7 +16,7 @@ extension GatewayResponder {
         if let origin = request.headers["Origin"], !isAllowedOrigin(origin), !isSameOrigin(origin, request) {
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
                                     action: "connect", resource: "kernels/\(record.id)/channels", outcome: .denied,
-                                    reason: "origin \(origin) not allowed"))
+                                    reason: "origin \(origin) not allowed", remoteAddress: context.peer.remoteAddress))
             return fail(.forbidden, "WebSocket origin \(origin) is not allowed")
         }
         let handshake: WebSocketHandshake
@@ -31,10 +31,11 @@ extension GatewayResponder {
         let identity = context.identity
         let hub = record.hub
         let connectionID = makeConnectionID()
+        let remoteAddress = context.peer.remoteAddress
         return .upgrade(handshake.response()) { socket in
             hub.loop.execute {
                 hub.attach(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent, identity: identity,
-                           sessionID: sessionID, format: format, connectionID: connectionID, remoteAddress: nil)
+                           sessionID: sessionID, format: format, connectionID: connectionID, remoteAddress: remoteAddress)
             }
         }
     }

@@ -216,7 +216,8 @@ extension GatewayResponder {
 
     func auditKernel(_ context: RequestContext, _ action: String, _ kernelID: String, detail: String? = nil) {
         audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
-                                action: action, resource: "kernels/\(kernelID)", outcome: .allowed, reason: detail))
+                                action: action, resource: "kernels/\(kernelID)", outcome: .allowed, reason: detail,
+                                remoteAddress: context.peer.remoteAddress))
     }
 }
 

@@ -118,7 +118,7 @@ final class GatewayResponder: HTTPResponder {
             if metricsOpen {
                 identity = Identity(username: "anonymous", roles: [])
             } else {
-                switch authenticate(request) {
+                switch authenticate(request, peer: peer) {
                 case .success(let who): identity = who
                 case .failure(let response): return (pattern, withCORS(request, .response(response)))
                 }
@@ -136,7 +136,7 @@ final class GatewayResponder: HTTPResponder {
         case failure(HTTPResponse)
     }
 
-    private func authenticate(_ request: HTTPRequest) -> AuthenticationResult {
+    private func authenticate(_ request: HTTPRequest, peer: PeerInfo) -> AuthenticationResult {
         guard let authenticator = policy.authenticator else {
             return .success(Identity(username: "anonymous", roles: ["admin"]))
         }
@@ -145,13 +145,15 @@ final class GatewayResponder: HTTPResponder {
         if token == nil { token = request.queryValue("token") }
         guard let token, !token.isEmpty else {
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: nil, action: "authenticate",
-                                    resource: request.path, outcome: .unauthenticated, reason: "no token"))
+                                    resource: request.path, outcome: .unauthenticated, reason: "no token",
+                                    remoteAddress: peer.remoteAddress))
             metrics.recordAuthenticationFailure()
             return .failure(.error(.unauthorized, message: "authentication required: send 'Authorization: token <token>' or ?token=", reason: "Unauthorized"))
         }
         guard let identity = authenticator.authenticate(token: token) else {
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: nil, action: "authenticate",
-                                    resource: request.path, outcome: .unauthenticated, reason: "invalid token"))
+                                    resource: request.path, outcome: .unauthenticated, reason: "invalid token",
+                                    remoteAddress: peer.remoteAddress))
             metrics.recordAuthenticationFailure()
             return .failure(.error(.unauthorized, message: "invalid token", reason: "Unauthorized"))
         }
@@ -166,7 +168,7 @@ final class GatewayResponder: HTTPResponder {
         let decision = policy.current.decide(context.identity, action, resource)
         guard case .denied(let denial) = decision else { return nil }
         audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), identity: context.identity, action: action,
-                                resource: name, decision: decision))
+                                resource: name, decision: decision, remoteAddress: context.peer.remoteAddress))
         metrics.recordDenial(reason: denial.code.description)
         if denial.hidden {
             return .response(.error(.notFound, message: "\(name) not found", reason: "Not Found"))

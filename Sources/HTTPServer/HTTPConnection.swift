@@ -23,6 +23,7 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
     private var closing = false
     private var idleTimer: TimerHandle?
     private var lastActivity = Monotonic.now
+    private let remoteAddress: String?
 
     init(id: UInt64, fd: Int32, loop: EventLoop, configuration: HTTPServerConfiguration,
          responder: any HTTPResponder, logger: Logger, onClose: @escaping @Sendable (UInt64) -> Void) {
@@ -33,6 +34,7 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
         self.logger = logger
         self.onClose = onClose
         parser = HTTPRequestParser(limits: configuration.limits)
+        remoteAddress = PeerAddress.of(fd)
         tcp = TCPConnection(fd: fd, loop: loop, highWaterMark: configuration.outboundHighWaterMark)
         tcp.delegate = self
     }
@@ -104,7 +106,7 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
     private func dispatch(_ request: HTTPRequest, remainder: [UInt8]?) {
         busy = true
         let responder = self.responder
-        let peer = PeerInfo(connectionID: id)
+        let peer = PeerInfo(connectionID: id, remoteAddress: remoteAddress)
         Task { [self] in
             let result = await responder.respond(to: request, peer: peer)
             loop.execute { [self] in finish(request, result, remainder: remainder) }

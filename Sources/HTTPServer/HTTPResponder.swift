@@ -30,4 +30,11 @@ public protocol HTTPResponder: Sendable {
 /// Facts about the requesting connection.
 public struct PeerInfo: Sendable {
     public let connectionID: UInt64
+    /// "host:port" of the client, when known.
+    public let remoteAddress: String?
+
+    public init(connectionID: UInt64, remoteAddress: String? = nil) {
+        self.connectionID = connectionID
+        self.remoteAddress = remoteAddress
+    }
 }

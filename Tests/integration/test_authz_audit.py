@@ -106,6 +106,9 @@ def test_audit_log_records_who_did_what(mgw):
     assert find(denied, user="alice", action="connect", reason=lambda r: "evil.example" in r)
     assert find(denied, user="bob", action="read", resource=f"session {sid}", reason="session not found")
     assert find(denied, user="bob", action="write", resource=f"session {sid}", reason="session not found")
+    # HTTP and channel events name the client's address
+    assert all(e.get("remote", "").startswith("127.0.0.1:") for e in unauth)
+    assert all(e.get("remote", "").startswith("127.0.0.1:") for e in find(denied, resource=lambda r: "/shell/" in r))
 
 
 def test_no_token_in_any_log(mgw):
