@@ -18,6 +18,13 @@ final class GatewayMetrics: Sendable {
         }
     }
 
+    /// Figures read from the running kernels' actors when the page is rendered.
+    struct KernelTotals {
+        var badSignatures = 0
+        var malformed = 0
+        var unresponsive = 0
+    }
+
     private struct State {
         var requests: [String: Histogram] = [:]          // "route\0method" → latency
         var responses: [String: Int] = [:]               // "route\0method\0code" → count
@@ -67,7 +74,8 @@ final class GatewayMetrics: Sendable {
     }
 
     /// The metrics page. `kernelStates` is keyed "kernelspec\0state".
-    func render(kernelStates: [String: Int], hubCounters: [ChannelHub.Counters], connections: Int) -> String {
+    func render(kernelStates: [String: Int], hubCounters: [ChannelHub.Counters], connections: Int,
+                kernels: KernelTotals = KernelTotals()) -> String {
         let s = state.withLock { $0 }
         var out = ""
         func header(_ name: String, _ type: String, _ help: String) {
@@ -91,6 +99,11 @@ final class GatewayMetrics: Sendable {
             let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
             out += "kernel_gateway_kernels{kernelspec=\"\(label(parts[0]))\",state=\"\(label(parts.count > 1 ? parts[1] : ""))\"} \(kernelStates[key] ?? 0)\n"
         }
+        header("kernel_gateway_kernels_unresponsive", "gauge", "Running kernels that missed two or more heartbeats in a row.")
+        out += "kernel_gateway_kernels_unresponsive \(kernels.unresponsive)\n"
+        header("kernel_gateway_kernel_messages_rejected", "gauge", "Messages from running kernels dropped, by reason.")
+        out += "kernel_gateway_kernel_messages_rejected{reason=\"bad_signature\"} \(kernels.badSignatures)\n"
+        out += "kernel_gateway_kernel_messages_rejected{reason=\"malformed\"} \(kernels.malformed)\n"
         header("kernel_gateway_websocket_connections", "gauge", "Open kernel WebSocket connections.")
         out += "kernel_gateway_websocket_connections \(connections)\n"
 

@@ -102,7 +102,12 @@ extension GatewayResponder {
         }
         var kernelStates: [String: Int] = [:]
         var hubCounters: [ChannelHub.Counters] = []
+        var kernelTotals = GatewayMetrics.KernelTotals()
         for record in registry.all {
+            let kernelCounters = await record.kernel.counters
+            kernelTotals.badSignatures += kernelCounters.badSignatures
+            kernelTotals.malformed += kernelCounters.malformed
+            if await record.kernel.missedHeartbeats >= 2 { kernelTotals.unresponsive += 1 }
             let state = await record.kernel.executionState
             kernelStates["\(record.kernel.spec.name)\u{0}\(state.rawValue)", default: 0] += 1
             let hub = record.hub
@@ -112,7 +117,7 @@ extension GatewayResponder {
             hubCounters.append(counters)
         }
         let text = metrics.render(kernelStates: kernelStates, hubCounters: hubCounters,
-                                  connections: registry.totalConnections)
+                                  connections: registry.totalConnections, kernels: kernelTotals)
         var headers = HTTPHeaders()
         headers.set(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
         return .response(HTTPResponse(status: .ok, headers: headers, body: Array(text.utf8)))
