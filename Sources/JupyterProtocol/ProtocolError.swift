@@ -11,7 +11,7 @@ public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible
         case truncated
         /// A byte that cannot start or continue the expected JSON construct.
         case unexpectedCharacter
-        /// A backslash escape that JSON does not allow, or a bad `\uXXXX` (incl. unpaired surrogates).
+        /// A backslash escape that JSON does not allow, or a bad `\u` escape with its four hex digits (incl. unpaired surrogates).
         case invalidEscape
         /// A raw control character (below U+0020) inside a JSON string.
         case controlCharacter
