@@ -10,13 +10,16 @@ extension GatewayResponder {
         let kernel = record.kernel
         let state = await kernel.executionState
         let lastActivity = await kernel.lastActivity
-        return .object([
+        var model: [String: KernelJSONValue] = [
             "id": .string(kernel.id),
             "name": .string(kernel.spec.name),
             "last_activity": .string(lastActivity.iso8601),
             "execution_state": .string(state.rawValue),
             "connections": .integer(Int64(record.hub.connectionCount)),
-        ])
+        ]
+        // Jupyter adds "reason" only when there is one (a dead kernel).
+        if let reason = await kernel.deathReason, !reason.isEmpty { model["reason"] = .string(reason) }
+        return .object(model)
     }
 
     func listKernels(_ context: RequestContext) async -> HTTPServerResponse {

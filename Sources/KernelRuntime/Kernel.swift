@@ -108,6 +108,9 @@ public actor Kernel {
     /// The kernel model's `execution_state`.
     public var executionState: KernelLifecycle.ExecutionState { lifecycle.executionState }
 
+    /// Why the kernel is dead (the model's `reason`), or nil while it is not.
+    public var deathReason: String? { lifecycle.deathReason }
+
     /// The lifecycle phase (for diagnostics and tests).
     public var phase: KernelLifecycle.Phase { lifecycle.phase }
 

@@ -298,3 +298,25 @@ def test_mutated_frames_never_break_the_gateway(gateway, kernel, protocol):
     metrics = gateway.get("/metrics").text
     malformed = [l for l in metrics.splitlines() if l.startswith('kernel_gateway_channel_errors_total{reason="malformed"}')]
     assert int(malformed[0].split()[-1]) > 100  # the mutations really reached the decoder
+
+
+def test_kernel_that_keeps_dying_is_dead_with_a_reason(gateway):
+    k = gateway.start_kernel("echo")
+    c = ChannelClient(gateway, k["id"])
+    try:
+        deadline = time.time() + 60
+        while gateway.get(f"/api/kernels/{k['id']}").json()["execution_state"] != "dead":
+            assert time.time() < deadline
+            if gateway.get(f"/api/kernels/{k['id']}").json()["execution_state"] in ("idle", "busy"):
+                c.execute("%exit 9")
+            time.sleep(0.3)
+        model = gateway.get(f"/api/kernels/{k['id']}").json()
+        assert model["reason"]
+        c.wait_for(lambda m: m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == "dead",
+                   timeout=10)
+        # a client restart brings it back
+        assert gateway.post(f"/api/kernels/{k['id']}/restart").status_code == 200
+        assert "reason" not in gateway.get(f"/api/kernels/{k['id']}").json()
+    finally:
+        c.close()
+        gateway.delete(f"/api/kernels/{k['id']}")
