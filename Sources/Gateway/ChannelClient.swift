@@ -13,6 +13,8 @@ final class ChannelClient {
     let session: SessionKey
     let format: WebSocketSubprotocol
     var permissions: ChannelPermissionCache
+    /// The session's count of requests waiting for replies (shared with the session, set on attach).
+    var outstanding = OutstandingRequests()
     /// Set when a newer connection took this client's session over, so closing it does not park the session.
     var replaced = false
     let remoteAddress: String?

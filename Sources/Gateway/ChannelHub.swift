@@ -88,8 +88,8 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         /// may still read the kernel.
         var permissions: ChannelPermissionCache
         /// Requests forwarded for this session and not answered yet: per session, not per connection, so
-        /// reconnecting does not reset the bound.
-        var outstanding = 0
+        /// reconnecting does not reset the bound. Shared with the session's current client (no lookup per message).
+        var outstanding = OutstandingRequests()
     }
 
     init(kernel: Kernel, access: KernelAccessBox, policy: PolicyStore, audit: AuditLog, limits: Limits, logger: Logger) {
@@ -154,8 +154,11 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             state.format = format
             state.permissions = cache
             sessions[key] = state
+            client.outstanding = state.outstanding
         } else {
-            sessions[key] = SessionState(connectionID: connectionID, format: format, permissions: cache)
+            let state = SessionState(connectionID: connectionID, format: format, permissions: cache)
+            sessions[key] = state
+            client.outstanding = state.outstanding
         }
         clients[connectionID] = client
         connections.store(clients.count, ordering: .relaxed)
@@ -373,7 +376,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             return
         }
         if expectsReply {
-            if (sessions[client.session]?.outstanding ?? 0) >= limits.maxOutstandingPerClient {
+            if client.outstanding.count >= limits.maxOutstandingPerClient {
                 sendError(to: client, requestType: try? scanner.decodeString(typeToken), channel: layout.channel,
                           requestHeader: payload.slice(layout.header), ename: "TooManyRequests",
                           evalue: "more than \(limits.maxOutstandingPerClient) requests are waiting for replies")
@@ -401,7 +404,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         switch result {
         case .sent:
             if expectsReply {
-                if pending[msgID] == nil { sessions[client.session]?.outstanding += 1 }
+                if pending[msgID] == nil { client.outstanding.count += 1 }
                 pending[msgID] = client.session
             }
         case .queueFull:
@@ -463,7 +466,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         // Requests the old process had not answered never will be: forget them so they do not count against
         // their clients' limits (their clients see the status below).
         pending.removeAll()
-        for key in Array(sessions.keys) { sessions[key]?.outstanding = 0 }
+        for state in sessions.values { state.outstanding.count = 0 }
         let message = GatewayMessages.status(state.rawValue, session: "kernel-gateway")
         var legacy: [UInt8] = [], v1: [UInt8] = []
         let legacyKind = message.encode(.legacy, into: &legacy)
@@ -548,7 +551,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
         if isReply {
             pending[parentID] = nil
-            if let outstanding = sessions[key]?.outstanding, outstanding > 0 { sessions[key]?.outstanding = outstanding - 1 }
+            if let outstanding = sessions[key]?.outstanding, outstanding.count > 0 { outstanding.count -= 1 }
         }
         if let id = sessions[key]?.connectionID, let client = clients[id],
            let kind = encode(frames, layout, channel, client.format, into: &replyBuffer) {
