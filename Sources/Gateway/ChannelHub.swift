@@ -44,8 +44,8 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         var replayDropped = 0
         /// Channel denials by the level the message needed (read, execute, owner).
         var deniedByRequirement: [String: Int] = [:]
-        /// Automatic restarts announced by the kernel (`restarting` status).
-        var automaticRestarts = 0
+        /// Restarts announced to clients (`restarting` status), automatic or requested.
+        var restartsAnnounced = 0
         /// Bytes waiting in clients' outbound queues and in parked sessions' replay buffers (a gauge, filled in
         /// by `snapshot()`).
         var outboundQueuedBytes = 0
@@ -462,7 +462,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
 
     func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState) {
         guard state == .restarting || state == .dead else { return }
-        if state == .restarting { counters.automaticRestarts += 1 }
+        if state == .restarting { counters.restartsAnnounced += 1 }
         // Requests the old process had not answered never will be: forget them so they do not count against
         // their clients' limits (their clients see the status below).
         pending.removeAll()

@@ -68,7 +68,7 @@ final class GatewayMetrics: Sendable {
             state.retired.unroutable += counters.unroutable
             state.retired.replayed += counters.replayed
             state.retired.replayDropped += counters.replayDropped
-            state.retired.automaticRestarts += counters.automaticRestarts
+            state.retired.restartsAnnounced += counters.restartsAnnounced
             for (key, value) in counters.deniedByRequirement { state.retired.deniedByRequirement[key, default: 0] += value }
         }
     }
@@ -109,10 +109,10 @@ final class GatewayMetrics: Sendable {
 
         var inbound = [0, 0, 0, 0], outbound = [0, 0, 0, 0]
         var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0
-        var automaticRestarts = 0, deniedBy: [String: Int] = [:]
+        var restartsAnnounced = 0, deniedBy: [String: Int] = [:]
         let live = hubCounters
         for c in hubCounters + [s.retired] {
-            automaticRestarts += c.automaticRestarts
+            restartsAnnounced += c.restartsAnnounced
             for (key, value) in c.deniedByRequirement { deniedBy[key, default: 0] += value }
             for i in 0..<4 { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
             denied += c.denied; malformed += c.malformed; queueFull += c.queueFull; unroutable += c.unroutable
@@ -130,8 +130,8 @@ final class GatewayMetrics: Sendable {
         header("kernel_gateway_buffered_bytes", "gauge", "Bytes held for clients: outbound WebSocket queues and replay buffers of disconnected sessions.")
         out += "kernel_gateway_buffered_bytes{buffer=\"websocket_outbound\"} \(live.reduce(0) { $0 + $1.outboundQueuedBytes })\n"
         out += "kernel_gateway_buffered_bytes{buffer=\"replay\"} \(live.reduce(0) { $0 + $1.replayBufferedBytes })\n"
-        header("kernel_gateway_kernel_automatic_restarts_total", "counter", "Kernels restarted automatically after dying.")
-        out += "kernel_gateway_kernel_automatic_restarts_total \(automaticRestarts)\n"
+        header("kernel_gateway_kernel_restarts_announced_total", "counter", "Kernel restarts announced to clients (iopub status restarting), automatic or requested; requested ones are also counted in kernel_gateway_kernel_restarts_total.")
+        out += "kernel_gateway_kernel_restarts_announced_total \(restartsAnnounced)\n"
         header("kernel_gateway_channel_errors_total", "counter", "Channel messages not forwarded, by reason.")
         out += "kernel_gateway_channel_errors_total{reason=\"malformed\"} \(malformed)\n"
         out += "kernel_gateway_channel_errors_total{reason=\"kernel_queue_full\"} \(queueFull)\n"

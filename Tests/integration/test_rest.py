@@ -182,7 +182,7 @@ def test_metrics(gateway):
         assert "# TYPE kernel_gateway_kernel_start_duration_seconds histogram" in text
         assert 'kernel_gateway_buffered_bytes{buffer="websocket_outbound"}' in text
         assert 'kernel_gateway_buffered_bytes{buffer="replay"}' in text
-        assert "kernel_gateway_kernel_automatic_restarts_total 0" in text
+        assert "kernel_gateway_kernel_restarts_announced_total 0" in text
         assert "kernel_gateway_kernels_unresponsive 0" in text
         assert 'kernel_gateway_kernel_messages_rejected{reason="bad_signature"} 0' in text
         assert gateway.get("/metrics", token="").status_code == 401
