@@ -85,6 +85,7 @@ def test_interrupt_and_restart_during_execution(gateway, kernel):
         msg = c.execute("%sleep 30")
         c.wait_for(lambda m: m["header"]["msg_type"] == "execute_input" and m["parent_header"]["msg_id"] == msg["header"]["msg_id"])
         assert gateway.post(f"/api/kernels/{kernel['id']}/restart").status_code == 200
+        c.wait_for(lambda m: m["header"]["msg_type"] == "status" and m["content"]["execution_state"] == "restarting")
         info = c.request("kernel_info_request")
         assert c.reply_to(info, "kernel_info_reply")["content"]["status"] == "ok"
     finally:
