@@ -3,6 +3,7 @@ import PackageDescription
 
 /// Dependency direction (bottom to top):
 ///   C* system libraries and CLinuxShim
+///   JSONValue                               JSON document value: strict parser, sorted-key serializer
 ///   JupyterProtocol, Authorization          pure logic, no I/O
 ///   EventLoop                               epoll loops that are actor executors, ZeroMQ sockets, processes
 ///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
@@ -28,12 +29,13 @@ let package = Package(
         .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
 
         .target(name: "Logging", swiftSettings: strict),
+        .target(name: "JSONValue", swiftSettings: strict),
         .target(name: "JupyterProtocol", dependencies: ["CCrypto"], swiftSettings: strict),
-        .target(name: "Authorization", dependencies: ["CCrypto"], swiftSettings: strict),
+        .target(name: "Authorization", dependencies: ["JSONValue", "CCrypto"], swiftSettings: strict),
         .target(name: "EventLoop", dependencies: ["CLinuxShim", "CZeroMQ"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "KernelRuntime", dependencies: ["EventLoop", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "Gateway", dependencies: ["Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
+        .target(name: "KernelRuntime", dependencies: ["JSONValue", "EventLoop", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
+        .target(name: "Gateway", dependencies: ["JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 
         .executableTarget(name: "kernel-gateway", dependencies: ["Gateway"], swiftSettings: strict),
         .executableTarget(name: "echo-kernel", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
@@ -43,11 +45,12 @@ let package = Package(
             path: "Benchmarks/gateway-bench", swiftSettings: strict),
 
         .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: strict),
+        .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
+        .testTarget(name: "KernelRuntimeTests", dependencies: ["JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol"], swiftSettings: strict),
         .testTarget(name: "EchoKernelTests", dependencies: ["echo-kernel", "JupyterProtocol"], swiftSettings: strict),
     ]

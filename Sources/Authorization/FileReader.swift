@@ -1,3 +1,5 @@
+import JSONValue
+
 /// Reads typed fields out of a parsed configuration document, producing `AuthorizationFileError`s that
 /// name the file and the field path.
 struct FileReader {
@@ -16,7 +18,7 @@ struct FileReader {
     }
 
     func object(_ v: JSONValue, _ path: String, allowed: Set<String>? = nil) throws(AuthorizationFileError)
-        -> [(String, JSONValue)]
+        -> JSONObject
     {
         guard case .object(let members) = v else {
             throw error(.wrongType, path, "must be an object, found \(v.typeName)")
@@ -31,11 +33,11 @@ struct FileReader {
         return members
     }
 
-    func member(_ members: [(String, JSONValue)], _ key: String) -> JSONValue? {
-        members.first { $0.0 == key }?.1
+    func member(_ members: JSONObject, _ key: String) -> JSONValue? {
+        members[key]
     }
 
-    func required(_ members: [(String, JSONValue)], _ key: String, _ path: String) throws(AuthorizationFileError)
+    func required(_ members: JSONObject, _ key: String, _ path: String) throws(AuthorizationFileError)
         -> JSONValue
     {
         guard let v = member(members, key) else { throw error(.missingField, join(path, key), "is required") }
@@ -59,15 +61,17 @@ struct FileReader {
     }
 
     func integer(_ v: JSONValue, _ path: String, min: Int) throws(AuthorizationFileError) -> Int {
-        guard case .number(let d, let isInteger) = v, isInteger, d >= Double(min), d <= 1_000_000_000 else {
+        guard case .integer(let n) = v, n >= Int64(min), n <= 1_000_000_000 else {
             throw error(.invalidValue, path, "must be an integer \(min) or more, found \(describe(v))")
         }
-        return Int(d)
+        return Int(n)
     }
 
     func describe(_ v: JSONValue) -> String {
         switch v {
-        case .number(let d, _): "\(d)"
+        // Integers print as doubles ("-1.0"), as they did when every number was a Double.
+        case .integer(let n): "\(Double(n))"
+        case .double(let d): "\(d)"
         case .string(let s): "\"\(s)\""
         default: v.typeName
         }

@@ -1,3 +1,5 @@
+import JSONValue
+
 extension Policy {
     /// The policy file format version this code reads.
     public static let fileVersion = 1
@@ -22,7 +24,7 @@ extension Policy {
         var roles = Role.builtIn
         if let v = r.member(root, "roles") {
             let entries = try r.object(v, "roles")
-            var raw: [String: [(String, JSONValue)]] = [:]
+            var raw: [String: JSONObject] = [:]
             for (name, body) in entries {
                 let path = "roles.\(name)"
                 guard UserRecord.isValidRoleName(name) else {
@@ -91,7 +93,7 @@ extension Policy {
     }
 
     private static func resolveRole(
-        _ name: String, raw: [String: [(String, JSONValue)]], resolved: inout [String: Role],
+        _ name: String, raw: [String: JSONObject], resolved: inout [String: Role],
         visiting: [String], reader r: FileReader
     ) throws(AuthorizationFileError) -> Role {
         if let done = resolved[name] { return done }

@@ -3,14 +3,15 @@ import HTTPServer
 import JupyterProtocol
 import KernelRuntime
 import EventLoop
+import JSONValue
 
 extension GatewayResponder {
     /// The Jupyter kernel model: id, name, last_activity, execution_state, connections.
-    func model(_ record: KernelRecord) async -> KernelJSONValue {
+    func model(_ record: KernelRecord) async -> JSONValue {
         let kernel = record.kernel
         let state = await kernel.executionState
         let lastActivity = await kernel.lastActivity
-        var model: [String: KernelJSONValue] = [
+        var model: JSONObject = [
             "id": .string(kernel.id),
             "name": .string(kernel.spec.name),
             "last_activity": .string(lastActivity.iso8601),
@@ -26,7 +27,7 @@ extension GatewayResponder {
         if let denied = authorize(context, .read, .kernels, describing: "kernels") { return denied }
         let current = policy.current
         let permissions = current.permissions(for: context.identity)
-        var models: [KernelJSONValue] = []
+        var models: [JSONValue] = []
         for record in registry.all where current.canRead(permissions, kernel: record.access.snapshot) {
             models.append(await model(record))
         }
@@ -40,7 +41,7 @@ extension GatewayResponder {
     }
 
     func startKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        let body: [String: KernelJSONValue]
+        let body: JSONObject
         switch bodyObject(context.request) {
         case .success(let object): body = object
         case .failure(let error): return error.response
@@ -51,10 +52,10 @@ extension GatewayResponder {
         case .string(let value)?: name = value.isEmpty ? nil : value
         default: return fail(.badRequest, "'name' must be a string")
         }
-        var environment: [String: KernelJSONValue] = [:]
+        var environment: [String: JSONValue] = [:]
         switch body["env"] {
         case nil, .null?: break
-        case .object(let values)?: environment = values
+        case .object(let values)?: environment = values.dictionary
         default: return fail(.badRequest, "'env' must be an object of strings")
         }
         switch await launch(name: name, environment: environment, context: context, sessionResource: false) {
@@ -68,7 +69,7 @@ extension GatewayResponder {
     }
 
     /// Starts a kernel for the caller (authorization, limits, KERNEL_USERNAME), registers its hub and audits it.
-    func launch(name: String?, environment: [String: KernelJSONValue], context: RequestContext,
+    func launch(name: String?, environment: [String: JSONValue], context: RequestContext,
                 sessionResource: Bool) async -> Result<KernelRecord, HTTPServerResponseBox> {
         let owner = context.identity.username
         let defaultName = await manager.catalog.defaultName
@@ -154,8 +155,8 @@ extension GatewayResponder {
 
     // MARK: - Sharing
 
-    func accessModel(_ access: KernelAccess) -> KernelJSONValue {
-        let grants = access.grants.keys.sorted().map { user -> KernelJSONValue in
+    func accessModel(_ access: KernelAccess) -> JSONValue {
+        let grants = access.grants.keys.sorted().map { user -> JSONValue in
             .object(["user": .string(user), "permission": .string(access.grants[user] == .execute ? "execute" : "read")])
         }
         return .object(["owner": .string(access.owner), "grants": .array(grants)])
@@ -179,7 +180,7 @@ extension GatewayResponder {
                                       describing: "access of kernel \(record.id)") {
                 return denied
             }
-            let body: [String: KernelJSONValue]
+            let body: JSONObject
             switch bodyObject(context.request) {
             case .success(let object): body = object
             case .failure(let error): return error.response

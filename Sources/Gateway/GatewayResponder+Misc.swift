@@ -2,6 +2,7 @@ import Authorization
 import HTTPServer
 import JupyterProtocol
 import KernelRuntime
+import JSONValue
 
 extension GatewayResponder {
     static let version = "0.1.0"
@@ -43,8 +44,8 @@ extension GatewayResponder {
 
     // MARK: - Kernelspecs
 
-    func kernelspecModel(_ spec: KernelSpec) -> KernelJSONValue {
-        var resources: [String: KernelJSONValue] = [:]
+    func kernelspecModel(_ spec: KernelSpec) -> JSONValue {
+        var resources: JSONObject = [:]
         for (key, file) in spec.resourceKeys() {
             resources[key] = .string(configuration.baseURL + "kernelspecs/" + spec.name + "/" + file)
         }
@@ -54,7 +55,7 @@ extension GatewayResponder {
     func listKernelspecs(_ context: RequestContext) async -> HTTPServerResponse {
         if let denied = authorize(context, .read, .kernelspecs, describing: "kernelspecs") { return denied }
         let catalog = await manager.catalog
-        var specs: [String: KernelJSONValue] = [:]
+        var specs = JSONObject()
         for (name, spec) in catalog.specs { specs[name] = kernelspecModel(spec) }
         return json(.object([
             "default": catalog.defaultName.map { .string($0) } ?? .null,

@@ -1,9 +1,10 @@
 import Authorization
 import HTTPServer
 import KernelRuntime
+import JSONValue
 
 extension GatewayResponder {
-    func sessionModel(_ session: SessionStore.Session, _ record: KernelRecord) async -> KernelJSONValue {
+    func sessionModel(_ session: SessionStore.Session, _ record: KernelRecord) async -> JSONValue {
         .object([
             "id": .string(session.id),
             "path": .string(session.path),
@@ -37,7 +38,7 @@ extension GatewayResponder {
         if let denied = authorize(context, .read, .sessions, describing: "sessions") { return denied }
         let current = policy.current
         let permissions = current.permissions(for: context.identity)
-        var models: [KernelJSONValue] = []
+        var models: [JSONValue] = []
         for session in await sessions.all {
             guard let record = registry.record(session.kernelID) else {
                 await sessions.remove(session.id)
@@ -60,7 +61,7 @@ extension GatewayResponder {
     }
 
     func createSession(_ context: RequestContext) async -> HTTPServerResponse {
-        let body: [String: KernelJSONValue]
+        let body: JSONObject
         switch bodyObject(context.request) {
         case .success(let object): body = object
         case .failure(let error): return error.response
@@ -84,8 +85,8 @@ extension GatewayResponder {
             record = existing
         } else {
             let name = kernelSpec["name"]?.stringValue
-            var environment: [String: KernelJSONValue] = [:]
-            if case .object(let values)? = body["env"] ?? kernelSpec["env"] { environment = values }
+            var environment: [String: JSONValue] = [:]
+            if case .object(let values)? = body["env"] ?? kernelSpec["env"] { environment = values.dictionary }
             switch await launch(name: name, environment: environment, context: context, sessionResource: true) {
             case .success(let started): record = started
             case .failure(let error): return error.response
@@ -104,7 +105,7 @@ extension GatewayResponder {
         case .failure(let error): return error.response
         }
         if let denied = authorize(context, .write, .session(kernel: record.access.snapshot), describing: "session \(session.id)") { return denied }
-        let body: [String: KernelJSONValue]
+        let body: JSONObject
         switch bodyObject(context.request) {
         case .success(let object): body = object
         case .failure(let error): return error.response

@@ -6,6 +6,7 @@ import JupyterProtocol
 import KernelRuntime
 import Logging
 import Synchronization
+import JSONValue
 
 /// Everything a REST or channel handler needs about the request and who sent it.
 struct RequestContext: Sendable {
@@ -209,15 +210,15 @@ final class GatewayResponder: HTTPResponder {
         .response(.error(status, message: message, reason: status.reasonPhrase))
     }
 
-    func json(_ value: KernelJSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPServerResponse {
+    func json(_ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPServerResponse {
         .response(.json(status, body: value.serialized(), headers: headers))
     }
 
     /// The request body as a JSON object; an empty body is `{}`. Errors name what is wrong.
-    func bodyObject(_ request: HTTPRequest) -> Result<[String: KernelJSONValue], HTTPResponseError> {
+    func bodyObject(_ request: HTTPRequest) -> Result<JSONObject, HTTPResponseError> {
         let body = request.body
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
-        guard let value = try? KernelJSONValue.parse(body, context: "request body") else {
+        guard let value = try? JSONValue.parse(body) else {
             return .failure(HTTPResponseError(status: .badRequest, message: "the request body is not valid JSON"))
         }
         guard case .object(let object) = value else {

@@ -1,3 +1,5 @@
+import JSONValue
+
 /// The environment a kernel process starts with, built in layers from a deliberately small base.
 ///
 /// Jupyter's incumbents hand kernels the gateway's whole environment, leaking its token and configuration.
@@ -55,7 +57,7 @@ public struct KernelEnvironment: Sendable, Equatable {
     ///   non-string value, too long, NUL/CR/LF) or when there are too many.
     public static func build(
         gateway: [String: String], policy: Policy = Policy(), specEnv: [String: String] = [:],
-        client: [String: KernelJSONValue] = [:], forced: [String: String] = [:]
+        client: [String: JSONValue] = [:], forced: [String: String] = [:]
     ) throws -> KernelEnvironment {
         let (accepted, ignored) = try validateClientVariables(client, policy: policy)
         var variables: [String: String] = [:]
@@ -73,7 +75,7 @@ public struct KernelEnvironment: Sendable, Equatable {
     /// Checks client-supplied variables. Returns the accepted `KERNEL_*` ones and the sorted names ignored for
     /// not starting with `KERNEL_`. Throws `.invalidEnvironment` naming the variable at fault.
     public static func validateClientVariables(
-        _ client: [String: KernelJSONValue], policy: Policy
+        _ client: [String: JSONValue], policy: Policy
     ) throws -> (accepted: [String: String], ignored: [String]) {
         guard client.count <= policy.maxClientVariables else {
             throw KernelRuntimeError(

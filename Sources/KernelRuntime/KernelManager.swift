@@ -2,6 +2,7 @@ import EventLoop
 import Foundation
 import JupyterProtocol
 import Logging
+import JSONValue
 
 /// Starts, lists, finds and stops kernels; spreads them over the event loops; shuts them all down when the
 /// gateway stops. Safe to call from any task.
@@ -117,7 +118,7 @@ public actor KernelManager {
     ///   - clientEnvironment: the request's `env`; only valid `KERNEL_*` variables are used.
     ///   - forcedEnvironment: variables the gateway sets and clients cannot override (e.g. `KERNEL_USERNAME`).
     /// - Throws: `ManagerError` with a code saying why.
-    public func startKernel(name: String?, owner: String, clientEnvironment: [String: KernelJSONValue] = [:],
+    public func startKernel(name: String?, owner: String, clientEnvironment: [String: JSONValue] = [:],
                             forcedEnvironment: [String: String] = [:]) async throws -> Kernel {
         guard !stopping else { throw ManagerError(.shuttingDown, "the gateway is shutting down") }
         if configuration.maxKernels > 0 && kernels.count + starting >= configuration.maxKernels {

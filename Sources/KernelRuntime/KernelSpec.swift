@@ -1,3 +1,5 @@
+import JSONValue
+
 /// One kernelspec: the validated contents of a `kernel.json` plus where it lives.
 ///
 /// Values are immutable and `Sendable`; load them with `KernelSpec.load(name:directory:)` or through
@@ -34,7 +36,7 @@ public struct KernelSpec: Sendable, Equatable {
     /// `interrupt_mode`, `.signal` when absent.
     public let interruptMode: InterruptMode
     /// `metadata`, kept verbatim; an empty object when absent.
-    public let metadata: KernelJSONValue
+    public let metadata: JSONValue
     /// `kernel_protocol_version` when present.
     public let kernelProtocolVersion: String?
     /// Names of the resource files present in `resourceDirectory`: the known ones plus any other `logo-*` file,
@@ -46,7 +48,7 @@ public struct KernelSpec: Sendable, Equatable {
     public init(
         name: String, resourceDirectory: String, specFile: String, argv: [String], displayName: String = "",
         language: String = "", env: [String: String] = [:], interruptMode: InterruptMode = .signal,
-        metadata: KernelJSONValue = .object([:]), kernelProtocolVersion: String? = nil, resourceFiles: [String] = []
+        metadata: JSONValue = .object([:]), kernelProtocolVersion: String? = nil, resourceFiles: [String] = []
     ) {
         self.name = name
         self.resourceDirectory = resourceDirectory
@@ -103,7 +105,13 @@ public struct KernelSpec: Sendable, Equatable {
             throw KernelRuntimeError(
                 .invalidKernelName, "\(specFile): kernel name '\(name)' must match ^[a-z0-9._-]+$")
         }
-        guard case .object(let object) = try KernelJSONValue.parse(bytes, context: specFile) else {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(bytes)
+        } catch {
+            throw KernelRuntimeError(.invalidJSON, "\(specFile): not valid JSON (\(error))")
+        }
+        guard case .object(let object) = document else {
             throw KernelRuntimeError(.invalidJSON, "\(specFile): top level must be a JSON object")
         }
         func invalid(_ text: String) -> KernelRuntimeError {
@@ -157,7 +165,7 @@ public struct KernelSpec: Sendable, Equatable {
             interruptMode = mode
         }
 
-        let metadata: KernelJSONValue
+        let metadata: JSONValue
         switch object["metadata"] {
         case nil, .null?: metadata = .object([:])
         case .object(let value)?: metadata = .object(value)
@@ -180,12 +188,12 @@ public struct KernelSpec: Sendable, Equatable {
 
     /// The normalized `kernel.json` object served as `spec` by `/api/kernelspecs`: `argv`, `display_name`,
     /// `language`, `env`, `interrupt_mode`, `metadata`, and `kernel_protocol_version` when present.
-    public func specJSON() -> KernelJSONValue {
-        var object: [String: KernelJSONValue] = [
+    public func specJSON() -> JSONValue {
+        var object: JSONObject = [
             "argv": .array(argv.map { .string($0) }),
             "display_name": .string(displayName),
             "language": .string(language),
-            "env": .object(env.mapValues { .string($0) }),
+            "env": .object(JSONObject(env.mapValues { .string($0) })),
             "interrupt_mode": .string(interruptMode.rawValue),
             "metadata": metadata,
         ]

@@ -1,4 +1,5 @@
 import Testing
+import JSONValue
 @testable import KernelRuntime
 
 @Suite struct KernelEnvironmentTests {
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("KERNEL_", KernelJSONValue.string("x"), "must match"),
+        ("KERNEL_", JSONValue.string("x"), "must match"),
         ("KERNEL_A-B", .string("x"), "must match"),
         ("KERNEL_A B", .string("x"), "must match"),
         ("KERNEL_É", .string("x"), "must match"),
@@ -87,7 +88,7 @@ import Testing
         ("KERNEL_N", .string("a\u{0}b"), "'KERNEL_N' contains a NUL, CR or LF"),
         ("KERNEL_N", .string(String(repeating: "x", count: 4097)), "'KERNEL_N' is longer than 4096 bytes"),
     ])
-    func invalidClientVariablesAreNamedInTheError(name: String, value: KernelJSONValue, fragment: String) {
+    func invalidClientVariablesAreNamedInTheError(name: String, value: JSONValue, fragment: String) {
         do {
             _ = try KernelEnvironment.build(gateway: gateway, client: [name: value])
             Issue.record("\(name) was accepted")
@@ -106,7 +107,7 @@ import Testing
     }
 
     @Test func tooManyVariablesAreRejected() {
-        var client: [String: KernelJSONValue] = [:]
+        var client: [String: JSONValue] = [:]
         for index in 0..<101 { client["KERNEL_V\(index)"] = .string("x") }
         #expect {
             try KernelEnvironment.build(gateway: [:], client: client)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import JSONValue
 @testable import KernelRuntime
 
 private func parse(_ json: String, name: String = "k") throws -> KernelSpec {
@@ -101,7 +102,7 @@ private func error(_ json: String, name: String = "k") -> KernelRuntimeError? {
         #expect(json["interrupt_mode"] == .string("signal"))
         #expect(json["metadata"] == spec.metadata)
         // The serialized form parses back to the same value.
-        #expect(try KernelJSONValue.parse(spec.specJSON().serialized(), context: "x") == spec.specJSON())
+        #expect(try JSONValue.parse(spec.specJSON().serialized()) == spec.specJSON())
     }
 
     @Test func resourceKeysFollowJupyterServer() {
@@ -148,25 +149,12 @@ private func error(_ json: String, name: String = "k") -> KernelRuntimeError? {
     }
 }
 
-@Suite struct KernelJSONValueTests {
-    @Test func keepsKindsApart() throws {
-        let value = try KernelJSONValue.parse(Array(#"[true, 1, 1.5, "s", null, {"a": []}, -7, 1e3]"#.utf8), context: "t")
-        #expect(value == .array([
-            .bool(true), .integer(1), .double(1.5), .string("s"), .null, .object(["a": .array([])]), .integer(-7),
-            .integer(1000),
-        ]))
-    }
-
-    @Test func serializesDeterministically() throws {
-        let value = KernelJSONValue.object(["b": .integer(2), "a": .array([.string("x/y"), .bool(false), .null])])
-        #expect(String(decoding: value.serialized(), as: UTF8.self) == #"{"a":["x/y",false,null],"b":2}"#)
-    }
-
-    @Test func reportsContextOnBadJSON() {
+@Suite struct KernelSpecJSONErrorTests {
+    @Test func badJSONNamesTheFileAndTheByteOffset() {
         #expect {
-            try KernelJSONValue.parse(Array("{".utf8), context: "/where/kernel.json")
+            try KernelSpec.parse(Array(#"{"argv": ["k"],}"#.utf8), name: "k", directory: "/where", specFile: "/where/kernel.json")
         } throws: { error in
-            (error as? KernelRuntimeError)?.message.hasPrefix("/where/kernel.json: not valid JSON") == true
+            (error as? KernelRuntimeError)?.message == "/where/kernel.json: not valid JSON (at byte 15: expected a key string)"
         }
     }
 }

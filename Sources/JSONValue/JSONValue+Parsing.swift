@@ -1,54 +1,29 @@
-/// A parsed JSON document for configuration files: strict (RFC 8259), duplicate keys rejected, objects
-/// keep their key order, nesting depth bounded. Not for the message path.
-enum JSONValue: Sendable, Hashable {
-    case null
-    case bool(Bool)
-    case number(Double, isInteger: Bool)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
+extension JSONValue {
+    /// Why a document is not valid JSON: the byte offset where parsing stopped and a short reason
+    /// ("expected ':'", "duplicate key \"a\"", "nesting deeper than 64").
+    public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Offset into the input of the offending byte (or of the duplicate key, or of the number).
+        public var offset: Int
+        /// The reason, without the offset.
+        public var message: String
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.null, .null): true
-        case (.bool(let x), .bool(let y)): x == y
-        case (.number(let x, let i), .number(let y, let j)): x == y && i == j
-        case (.string(let x), .string(let y)): x == y
-        case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: false
+        /// Creates an error; used by the parser.
+        public init(offset: Int, message: String) {
+            self.offset = offset
+            self.message = message
         }
+
+        /// "at byte <offset>: <message>".
+        public var description: String { "at byte \(offset): \(message)" }
     }
 
-    func hash(into h: inout Hasher) {
-        switch self {
-        case .null: h.combine(0)
-        case .bool(let b): h.combine(b)
-        case .number(let d, _): h.combine(d)
-        case .string(let s): h.combine(s)
-        case .array(let a): h.combine(a)
-        case .object(let o): for (k, v) in o { h.combine(k); h.combine(v) }
-        }
-    }
-
-    /// The JSON type name used in error messages.
-    var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-
-    struct ParseError: Error {
-        var offset: Int
-        var message: String
-    }
-
-    static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
+    /// Parses one complete JSON document (RFC 8259, UTF-8, no BOM), surrounded by optional whitespace.
+    ///
+    /// Strict: duplicate keys, leading zeros, lone surrogates, control characters in strings and numbers
+    /// outside the `Double` range are errors; nesting is bounded (64 levels) so hostile input cannot exhaust
+    /// the stack. Pure and thread-safe.
+    /// - Throws: `ParseError` with the byte offset of the first problem.
+    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
         var p = Parser(bytes: bytes)
         p.skipSpace()
         let v = try p.value(depth: 0)
@@ -57,7 +32,7 @@ enum JSONValue: Sendable, Hashable {
         return v
     }
 
-    private struct Parser {
+    fileprivate struct Parser {
         let bytes: [UInt8]
         var i = 0
         static let maxDepth = 64
@@ -91,8 +66,7 @@ enum JSONValue: Sendable, Hashable {
 
         mutating func object(depth: Int) throws(ParseError) -> JSONValue {
             i += 1
-            var members: [(String, JSONValue)] = []
-            var seen = Set<String>()
+            var members = JSONObject()
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -100,14 +74,14 @@ enum JSONValue: Sendable, Hashable {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key string") }
                 let keyOffset = i
                 let key = try string()
-                guard seen.insert(key).inserted else {
+                guard members[key] == nil else {
                     throw ParseError(offset: keyOffset, message: "duplicate key \"\(key)\"")
                 }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
                 skipSpace()
-                members.append((key, try value(depth: depth + 1)))
+                members[key] = try value(depth: depth + 1)
                 skipSpace()
                 guard i < bytes.count else { throw fail("unexpected end of input") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -157,8 +131,13 @@ enum JSONValue: Sendable, Hashable {
                 guard digits(&self) > 0 else { throw fail("invalid number") }
             }
             let text = String(decoding: bytes[start..<i], as: UTF8.self)
+            if isInteger, let n = Int64(text) { return .integer(n) }
             guard let d = Double(text) else { throw ParseError(offset: start, message: "invalid number") }
-            return .number(d, isInteger: isInteger)
+            guard d.isFinite else { throw ParseError(offset: start, message: "number out of range") }
+            // Integral values in Int64 range are integers whatever their spelling ("1.0", "1e3"), as Foundation's
+            // decoder did for kernel.json, so equal numbers compare equal.
+            if d == d.rounded(), let n = Int64(exactly: d) { return .integer(n) }
+            return .double(d)
         }
 
         mutating func string() throws(ParseError) -> String {
