@@ -1,4 +1,5 @@
 import Synchronization
+import Glibc
 
 /// A fixed set of `EventLoop`s, one per core by default. Hands out loops round-robin (`next()`) so kernels and
 /// connections spread over the cores.
@@ -30,15 +31,8 @@ public final class EventLoopGroup: Sendable {
         return loops[i % loops.count]
     }
 
-    /// The loop whose thread is the caller's, if any.
-    public var current: EventLoop? {
-        loops.first { $0.inEventLoop }
-    }
-
     /// Stops every loop and joins their threads. Not from a loop thread.
     public func shutdown() {
         for loop in loops { loop.shutdown() }
     }
 }
-
-import Glibc

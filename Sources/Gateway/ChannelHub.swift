@@ -452,11 +452,12 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
 
     // MARK: - Outbound (kernel → clients)
 
-    func kernel(_ kernelID: String, didReceive channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout) {
+    func kernel(_ kernelID: String, didReceive channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout,
+                header: HeaderFields) {
         if channel == .iopub {
-            fanOut(frames: frames, layout: layout)
+            fanOut(frames: frames, layout: layout, header: header)
         } else {
-            route(channel: channel, frames: frames, layout: layout)
+            route(channel: channel, frames: frames, layout: layout, header: header)
         }
     }
 
@@ -482,7 +483,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
     }
 
-    private func fanOut(frames: [[UInt8]], layout: ZMQFrameLayout) {
+    private func fanOut(frames: [[UInt8]], layout: ZMQFrameLayout, header: HeaderFields) {
         counters.outbound[Int(Authorization.Channel.iopub.rawValue)] += 1
         var legacyKind: WebSocketMessage.Kind?
         var v1Ready = false
@@ -494,11 +495,11 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             let sent: Bool
             switch client.format {
             case .legacy:
-                if legacyKind == nil { legacyKind = encode(frames, layout, .iopub, .legacy, into: &legacyBuffer) }
+                if legacyKind == nil { legacyKind = encode(frames, layout, header, .iopub, .legacy, into: &legacyBuffer) }
                 guard let kind = legacyKind else { continue }
                 sent = legacyBuffer.withUnsafeBytes { client.connection.send(kind, payload: $0) }
             case .v1:
-                if !v1Ready { _ = encode(frames, layout, .iopub, .v1, into: &v1Buffer); v1Ready = true }
+                if !v1Ready { _ = encode(frames, layout, header, .iopub, .v1, into: &v1Buffer); v1Ready = true }
                 sent = v1Buffer.withUnsafeBytes { client.connection.send(.binary, payload: $0) }
             }
             if !sent { tooSlow.append(client.connection.id) }
@@ -519,17 +520,17 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             }
             switch state.format {
             case .legacy:
-                if legacyKind == nil { legacyKind = encode(frames, layout, .iopub, .legacy, into: &legacyBuffer) }
+                if legacyKind == nil { legacyKind = encode(frames, layout, header, .iopub, .legacy, into: &legacyBuffer) }
                 if let kind = legacyKind { state.replay?.append(kind, legacyBuffer) }
             case .v1:
-                if !v1Ready { _ = encode(frames, layout, .iopub, .v1, into: &v1Buffer); v1Ready = true }
+                if !v1Ready { _ = encode(frames, layout, header, .iopub, .v1, into: &v1Buffer); v1Ready = true }
                 state.replay?.append(.binary, v1Buffer)
             }
             sessions[key] = state
         }
     }
 
-    private func route(channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout) {
+    private func route(channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout, header: HeaderFields) {
         let parentID: String? = frames[layout.parentHeader].withUnsafeBytes { raw in
             guard let fields = try? HeaderFields.scan(raw), let token = fields.msgID else { return nil }
             return try? JSONScanner(raw).decodeString(token)
@@ -540,7 +541,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             return
         }
         let isReply = frames[layout.header].withUnsafeBytes { raw -> Bool in
-            guard let fields = try? HeaderFields.scan(raw), let type = fields.msgType else { return false }
+            guard let type = header.msgType else { return false }
             return JSONScanner(raw).stringHasSuffix(type, "_reply")
         }
         let authz: Authorization.Channel = channel == .control ? .control : channel == .stdin ? .stdin : .shell
@@ -554,7 +555,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
             if let outstanding = sessions[key]?.outstanding, outstanding.count > 0 { outstanding.count -= 1 }
         }
         if let id = sessions[key]?.connectionID, let client = clients[id],
-           let kind = encode(frames, layout, channel, client.format, into: &replyBuffer) {
+           let kind = encode(frames, layout, header, channel, client.format, into: &replyBuffer) {
             let sent = replyBuffer.withUnsafeBytes { client.connection.send(kind, payload: $0) }
             guard !sent else { return }
             // The client was just closed for being too slow: park its session and keep the reply for it.
@@ -562,12 +563,12 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
         guard var state = sessions[key], state.connectionID == nil, state.replay != nil else { return }
         var buffer: [UInt8] = []
-        if let kind = encode(frames, layout, channel, state.format, into: &buffer) { state.replay?.append(kind, buffer) }
+        if let kind = encode(frames, layout, header, channel, state.format, into: &buffer) { state.replay?.append(kind, buffer) }
         sessions[key] = state
     }
 
     /// Encodes a kernel message for clients of `format` into `out` (replacing its contents).
-    private func encode(_ frames: [[UInt8]], _ layout: ZMQFrameLayout, _ channel: Channel,
+    private func encode(_ frames: [[UInt8]], _ layout: ZMQFrameLayout, _ header: HeaderFields, _ channel: Channel,
                         _ format: WebSocketSubprotocol, into out: inout [UInt8]) -> WebSocketMessage.Kind? {
         out.removeAll(keepingCapacity: true)
         return withKernelParts(frames, layout) { parts in
@@ -576,7 +577,8 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
                 V1WebSocketCodec.encode(channel: channel, parts: parts, into: &out)
                 return .binary
             case .legacy:
-                guard let kind = try? LegacyWebSocketCodec.encode(channel: channel, parts: parts, into: &out) else {
+                guard let kind = try? LegacyWebSocketCodec.encode(channel: channel, parts: parts, headerFields: header,
+                                                                  into: &out) else {
                     return nil
                 }
                 return kind == .text ? .text : .binary

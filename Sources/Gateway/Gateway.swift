@@ -6,6 +6,7 @@ import JupyterProtocol
 import KernelRuntime
 import Logging
 import Synchronization
+import Glibc
 
 /// The whole gateway: event loops, kernel manager, HTTP server, policy, audit log, culler. Built from a
 /// `GatewayConfiguration`; `start()` binds and serves, `stop()` shuts down gracefully (stop accepting, tell
@@ -233,5 +234,3 @@ public struct GatewayError: Error, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-
-import Glibc

@@ -1,5 +1,6 @@
 import HTTPServer
 import Synchronization
+import Foundation
 
 /// Prometheus metrics of the gateway (`GET /metrics`, text format 0.0.4). Counters and histograms updated by the
 /// REST layer live here behind a mutex (control path only); per-message counters live in each `ChannelHub` on its
@@ -164,5 +165,3 @@ final class GatewayMetrics: Sendable {
         return out
     }
 }
-
-import Foundation

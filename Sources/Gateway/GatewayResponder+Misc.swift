@@ -3,6 +3,7 @@ import HTTPServer
 import JupyterProtocol
 import KernelRuntime
 import JSONValue
+import Glibc
 
 extension GatewayResponder {
     static let version = "0.1.0"
@@ -125,7 +126,6 @@ extension GatewayResponder {
     }
 }
 
-import Glibc
 
 /// Small bounded file reads for kernelspec resources.
 enum FileReading {

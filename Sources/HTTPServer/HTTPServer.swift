@@ -56,9 +56,6 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Number of open HTTP (not upgraded) connections.
-    public var openConnections: Int { connections.withLock { $0.count } }
-
     private func accept(_ fd: Int32) {
         let id = nextID.add(1, ordering: .relaxed).oldValue
         let loop = group.next()

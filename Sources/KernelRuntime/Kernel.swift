@@ -437,16 +437,23 @@ public actor Kernel {
             logger.warning("message from kernel with a bad signature dropped", metadata: ["channel": channel.rawValue])
             return
         }
+        // The header is scanned once here; the sink gets the result, so the message path never scans it twice.
+        guard let header = frames[layout.header].withUnsafeBytes({ try? HeaderFields.scan($0) }),
+              header.msgID != nil, header.msgType != nil else {
+            counters.malformed += 1
+            logger.debug("message from kernel without msg_id or msg_type dropped", metadata: ["channel": channel.rawValue])
+            return
+        }
         counters.received += 1
         lastActivity = UTCTimestamp.now()
         if channel == .iopub {
-            observeIopub(frames, layout)
+            observeIopub(frames, layout, header)
         } else if !ownRequests.isEmpty, let parentID = parentMessageID(frames[layout.parentHeader]),
                   ownRequests.contains(parentID) {
-            handleOwnReply(frames, layout, parentID: parentID)
+            handleOwnReply(frames, layout, header, parentID: parentID)
             return
         }
-        sink?.kernel(id, didReceive: channel, frames: frames, layout: layout)
+        sink?.kernel(id, didReceive: channel, frames: frames, layout: layout, header: header)
     }
 
     private func verify(_ frames: [[UInt8]], _ layout: ZMQFrameLayout) -> Bool {
@@ -472,18 +479,19 @@ public actor Kernel {
         }
     }
 
-    private func handleOwnReply(_ frames: [[UInt8]], _ layout: ZMQFrameLayout, parentID: String) {
+    private func handleOwnReply(_ frames: [[UInt8]], _ layout: ZMQFrameLayout, _ header: HeaderFields,
+                                parentID: String) {
         ownRequests.remove(parentID)
         let isKernelInfo = frames[layout.header].withUnsafeBytes { raw -> Bool in
-            guard let fields = try? HeaderFields.scan(raw), let type = fields.msgType else { return false }
+            guard let type = header.msgType else { return false }
             return JSONScanner(raw).string(type, equals: "kernel_info_reply")
         }
         if isKernelInfo { feed(.kernelInfoReplied) }
     }
 
-    private func observeIopub(_ frames: [[UInt8]], _ layout: ZMQFrameLayout) {
+    private func observeIopub(_ frames: [[UInt8]], _ layout: ZMQFrameLayout, _ header: HeaderFields) {
         let isStatus = frames[layout.header].withUnsafeBytes { raw -> Bool in
-            guard let fields = try? HeaderFields.scan(raw), let type = fields.msgType else { return false }
+            guard let type = header.msgType else { return false }
             return JSONScanner(raw).string(type, equals: "status")
         }
         if isStatus, let state = frames[layout.content].withUnsafeBytes({ JSONScanner($0).stringMember("execution_state") }) {

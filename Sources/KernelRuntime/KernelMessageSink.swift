@@ -6,7 +6,10 @@ import JupyterProtocol
 public protocol KernelMessageSink: AnyObject, Sendable {
     /// A message whose signature verified, on shell, control, stdin or iopub, that the gateway did not request
     /// itself. `frames[layout.header]` etc. are the raw parts; the arrays may be reused after the call returns.
-    func kernel(_ kernelID: String, didReceive channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout)
+    /// `header` is the scan of `frames[layout.header]` (ranges relative to that frame); it always has `msg_id` and
+    /// `msg_type`.
+    func kernel(_ kernelID: String, didReceive channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout,
+                header: HeaderFields)
 
     /// The lifecycle state changed. For `.restarting` and `.dead` the sink should tell clients with an iopub
     /// `status` message (the kernel process cannot); `.idle`/`.busy` come from the kernel's own status messages.

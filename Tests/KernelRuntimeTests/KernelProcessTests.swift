@@ -18,7 +18,8 @@ final class RecordingSink: KernelMessageSink, Sendable {
     private let records = Mutex<[Record]>([])
     private let states = Mutex<[KernelLifecycle.ExecutionState]>([])
 
-    func kernel(_ kernelID: String, didReceive channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout) {
+    func kernel(_ kernelID: String, didReceive channel: Channel, frames: [[UInt8]], layout: ZMQFrameLayout,
+                header: HeaderFields) {
         let msgType = frames[layout.header].withUnsafeBytes { JSONScanner($0).stringMember("msg_type") } ?? "?"
         let parent = frames[layout.parentHeader].withUnsafeBytes { JSONScanner($0).stringMember("msg_id") }
         let content = String(decoding: frames[layout.content], as: UTF8.self)
