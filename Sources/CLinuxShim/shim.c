@@ -2,11 +2,15 @@
 #include "CLinuxShim.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -63,7 +67,7 @@ int kg_set_nodelay(int fd) {
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, pid_t *pid) {
+static int spawn_plain(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, pid_t *pid) {
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t actions;
     int rc = posix_spawnattr_init(&attr);
@@ -93,6 +97,247 @@ int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_f
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     return rc;
+}
+
+/* --- fork+execve path, for a child that runs as another account ---------------------------------------------- */
+
+/* What a failed child writes to the status pipe before _exit(127). */
+struct spawn_failure {
+    int step;
+    int err;
+};
+
+/* Raw syscalls for the credential changes: glibc's wrappers broadcast set*id to every thread through signals and
+   locks (nptl setxid), state that is not trustworthy in a forked child of a multi-threaded process. The child has one
+   thread, and Linux credentials are per thread, so the bare syscall is exactly right. */
+#ifdef SYS_setresuid32
+#define KG_SYS_SETRESUID SYS_setresuid32
+#define KG_SYS_SETRESGID SYS_setresgid32
+#define KG_SYS_SETGROUPS SYS_setgroups32
+#else
+#define KG_SYS_SETRESUID SYS_setresuid
+#define KG_SYS_SETRESGID SYS_setresgid
+#define KG_SYS_SETGROUPS SYS_setgroups
+#endif
+
+/* Child only: report `step` and errno through the pipe, then leave without running any parent cleanup. */
+static void child_fail(int status_fd, int step, int err) {
+    struct spawn_failure record = { step, err != 0 ? err : EINVAL };
+    const char *bytes = (const char *)&record;
+    size_t left = sizeof record;
+    while (left > 0) {
+        ssize_t n = write(status_fd, bytes, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        bytes += n;
+        left -= (size_t)n;
+    }
+    _exit(127);
+}
+
+/* Child only: make `fd` the descriptor `target` without close-on-exec (dup2 onto itself keeps the flag). */
+static int child_dup_to(int fd, int target) {
+    if (fd == target) {
+        int flags = fcntl(fd, F_GETFD);
+        return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/* Child only: close every descriptor from 3 up, except `keep` (which is >= 3). */
+static int child_close_above_stdio(int keep, int fallback_limit) {
+    if ((keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0) && close_range((unsigned)keep + 1, ~0U, 0) == 0)
+        return 0;
+    if (errno != ENOSYS && errno != EINVAL) return -1;
+    /* Kernels before 5.9: close one by one up to the descriptor limit the parent read. */
+    for (int fd = 3; fd < fallback_limit; fd++) {
+        if (fd != keep) close(fd);
+    }
+    return 0;
+}
+
+/* Runs in the forked child: only async-signal-safe calls, no allocation, no locks. Never returns.
+   `status_fd` is >= 3 and close-on-exec. */
+static void child_start(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                        const struct kg_spawn_identity *id, int status_fd, int fd_limit) {
+    if (setpgid(0, 0) != 0) child_fail(status_fd, KG_SPAWN_STEP_SETPGID, errno);
+
+    /* Handlers of the parent must not run here, and these five must not stay ignored (the set the posix_spawn path resets). */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    const int defaults[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD };
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        if (sigaction(defaults[i], &dfl, NULL) != 0) child_fail(status_fd, KG_SPAWN_STEP_SIGNALS, errno);
+    }
+    for (int sig = 1; sig < _NSIG; sig++) {
+        struct sigaction current;
+        /* Fails only for the signals glibc reserves for itself: nothing to reset there. */
+        if (sigaction(sig, NULL, &current) != 0) continue;
+        if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) sigaction(sig, &dfl, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(status_fd, KG_SPAWN_STEP_SIGNALS, errno);
+
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || child_dup_to(null_fd, 0) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDIN, errno);
+    if (null_fd > 2) close(null_fd);
+    if (out_fd >= 0 && child_dup_to(out_fd, 1) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDOUT, errno);
+    if (err_fd >= 0 && child_dup_to(err_fd, 2) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDERR, errno);
+    if (child_close_above_stdio(status_fd, fd_limit) != 0) child_fail(status_fd, KG_SPAWN_STEP_CLOSE_FDS, errno);
+
+    /* Groups first and uid last: each earlier step needs the privilege the uid switch gives up. */
+    if (syscall(KG_SYS_SETGROUPS, (long)id->group_count, id->groups) != 0)
+        child_fail(status_fd, KG_SPAWN_STEP_SETGROUPS, errno);
+    if (syscall(KG_SYS_SETRESGID, (long)id->gid, (long)id->gid, (long)id->gid) != 0)
+        child_fail(status_fd, KG_SPAWN_STEP_SETRESGID, errno);
+    if (syscall(KG_SYS_SETRESUID, (long)id->uid, (long)id->uid, (long)id->uid) != 0)
+        child_fail(status_fd, KG_SPAWN_STEP_SETRESUID, errno);
+
+    /* Trust nothing: read the ids back, and make sure root cannot be regained (a parent running with CAP_SETUID as
+       a non-root user, or with securebits that keep capabilities, would still be able to). */
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0)
+        child_fail(status_fd, KG_SPAWN_STEP_VERIFY_IDS, errno);
+    if (ruid != id->uid || euid != id->uid || suid != id->uid || rgid != id->gid || egid != id->gid || sgid != id->gid
+        || getuid() != id->uid || geteuid() != id->uid)
+        child_fail(status_fd, KG_SPAWN_STEP_VERIFY_IDS, EPERM);
+    if (id->uid != 0 && syscall(KG_SYS_SETRESUID, (long)(uid_t)-1, 0L, (long)(uid_t)-1) == 0)
+        child_fail(status_fd, KG_SPAWN_STEP_VERIFY_IDS, EPERM);
+    if (id->gid != 0 && syscall(KG_SYS_SETRESGID, (long)(gid_t)-1, 0L, (long)(gid_t)-1) == 0)
+        child_fail(status_fd, KG_SPAWN_STEP_VERIFY_IDS, EPERM);
+
+    if (id->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_fail(status_fd, KG_SPAWN_STEP_NO_NEW_PRIVS, errno);
+    umask(id->umask);
+    if (id->cwd != NULL && chdir(id->cwd) != 0) child_fail(status_fd, KG_SPAWN_STEP_CHDIR, errno);
+
+    execve(path, argv, envp);
+    child_fail(status_fd, KG_SPAWN_STEP_EXECVE, errno);
+}
+
+/* Waits for `pid` to end, retrying on EINTR; used on failure paths so no zombie stays behind. */
+static void reap_blocking(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+}
+
+static int spawn_as(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                    const struct kg_spawn_identity *identity, pid_t *pid, int *step) {
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) { *step = KG_SPAWN_STEP_PIPE; return errno; }
+    /* With stdio closed in this process the pipe can land on 0-2, where the child's stdio set-up would overwrite
+       it; move such ends above 2 here, where failing is still reportable. */
+    for (int i = 0; i < 2; i++) {
+        if (status_pipe[i] > 2) continue;
+        int moved = fcntl(status_pipe[i], F_DUPFD_CLOEXEC, 3);
+        int err = errno;
+        close(status_pipe[i]);
+        if (moved < 0) {
+            close(status_pipe[1 - i]);
+            *step = KG_SPAWN_STEP_PIPE;
+            return err;
+        }
+        status_pipe[i] = moved;
+    }
+
+    /* Read before fork: getrlimit is not async-signal-safe. Only used when close_range is missing. */
+    int fd_limit = 65536;
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < 65536)
+        fd_limit = (int)nofile.rlim_cur;
+
+    /* Block everything across fork so no parent handler runs in the child before it resets dispositions. */
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t child = fork();
+    if (child == 0) {
+        close(status_pipe[0]);
+        child_start(path, argv, envp, out_fd, err_fd, identity, status_pipe[1], fd_limit);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    close(status_pipe[1]);
+    if (child < 0) {
+        close(status_pipe[0]);
+        *step = KG_SPAWN_STEP_FORK;
+        return fork_errno;
+    }
+
+    /* EOF: the write end closed on exec (close-on-exec). A record: the child failed and is exiting. */
+    struct spawn_failure record;
+    size_t got = 0;
+    int read_errno = 0;
+    while (got < sizeof record) {
+        ssize_t n = read(status_pipe[0], (char *)&record + got, sizeof record - got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            read_errno = errno;
+            break;
+        }
+        if (n == 0) break;
+        got += (size_t)n;
+    }
+    close(status_pipe[0]);
+
+    if (got == 0 && read_errno == 0) {
+        *pid = child;
+        return 0;
+    }
+    if (got == sizeof record) {
+        reap_blocking(child);
+        *step = record.step;
+        return record.err != 0 ? record.err : EIO;  /* never "success" without a pid */
+    }
+    /* Unreadable or torn record: the child's state is unknown, so stop it rather than report a half-started one. */
+    kill(child, SIGKILL);
+    reap_blocking(child);
+    *step = KG_SPAWN_STEP_REPORT;
+    return read_errno != 0 ? read_errno : EIO;
+}
+
+int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+             const struct kg_spawn_identity *identity, pid_t *pid, enum kg_spawn_step *failed_step) {
+    int step = KG_SPAWN_STEP_NONE;
+    int rc;
+    if (identity == NULL) {
+        rc = spawn_plain(path, argv, envp, out_fd, err_fd, pid);
+        if (rc != 0) step = KG_SPAWN_STEP_POSIX_SPAWN;
+    } else {
+        rc = spawn_as(path, argv, envp, out_fd, err_fd, identity, pid, &step);
+    }
+    if (failed_step != NULL) *failed_step = rc == 0 ? KG_SPAWN_STEP_NONE : (enum kg_spawn_step)step;
+    return rc;
+}
+
+const char *kg_spawn_step_name(enum kg_spawn_step step) {
+    switch (step) {
+    case KG_SPAWN_STEP_NONE: return "none";
+    case KG_SPAWN_STEP_POSIX_SPAWN: return "posix_spawn";
+    case KG_SPAWN_STEP_PIPE: return "pipe2";
+    case KG_SPAWN_STEP_FORK: return "fork";
+    case KG_SPAWN_STEP_REPORT: return "read child status";
+    case KG_SPAWN_STEP_SETPGID: return "setpgid";
+    case KG_SPAWN_STEP_SIGNALS: return "reset signals";
+    case KG_SPAWN_STEP_STDIN: return "open /dev/null as stdin";
+    case KG_SPAWN_STEP_STDOUT: return "dup2 stdout";
+    case KG_SPAWN_STEP_STDERR: return "dup2 stderr";
+    case KG_SPAWN_STEP_CLOSE_FDS: return "close descriptors";
+    case KG_SPAWN_STEP_SETGROUPS: return "setgroups";
+    case KG_SPAWN_STEP_SETRESGID: return "setresgid";
+    case KG_SPAWN_STEP_SETRESUID: return "setresuid";
+    case KG_SPAWN_STEP_VERIFY_IDS: return "verify ids";
+    case KG_SPAWN_STEP_NO_NEW_PRIVS: return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case KG_SPAWN_STEP_CHDIR: return "chdir";
+    case KG_SPAWN_STEP_EXECVE: return "execve";
+    }
+    return "unknown";
 }
 
 int kg_kill_group(pid_t pid, int sig) {

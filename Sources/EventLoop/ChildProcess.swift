@@ -14,8 +14,9 @@ public enum ProcessExitStatus: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A child process started with `posix_spawn` in its own process group (so signals can go to the group, as
-/// Jupyter does), with a pidfd watched by an `EventLoop` to learn of its exit without polling threads.
+/// A child process started in its own process group (so signals can go to the group, as Jupyter does), with a
+/// pidfd watched by an `EventLoop` to learn of its exit without polling threads. Started with `posix_spawn`, or
+/// with fork and exec when it must run as another account (`ProcessIdentity`).
 ///
 /// Not Sendable: it belongs to the loop (and actor) that spawned it. The process is reaped by the exit watcher;
 /// until then the pid cannot be reused, so signalling it is safe.
@@ -24,22 +25,36 @@ public final class ChildProcess {
     private let reaper: Reaper
 
     /// Spawns `path` with `arguments` (argv, including argv[0]) and `environment` (`NAME=value` strings).
-    /// Standard input is /dev/null; standard output and error are inherited unless descriptors are given.
+    /// Standard input is /dev/null; standard output and error are inherited unless descriptors are given (the
+    /// caller keeps ownership of them). With an `identity`, the child runs as that account (see
+    /// `ProcessIdentity`); without one it keeps the gateway's credentials.
+    /// Returns once the child has reached exec; blocks the loop thread until then.
     /// `onExit` runs on `loop`'s thread once, after the process has been reaped. Call on `loop`'s thread.
-    /// - Throws: `SystemError` naming the path when the spawn fails (e.g. ENOENT, EACCES).
+    /// - Throws: `SystemError` when the start fails. Without an identity it names the path (e.g. ENOENT, EACCES);
+    ///   with one it also names the ids and the failed step, e.g. "spawn /bin/k as uid 1001 gid 1001: chdir /home/x
+    ///   failed: No such file or directory". A child that failed to start has already been reaped.
     public init(
         path: String, arguments: [String], environment: [String], loop: EventLoop,
-        standardOutput: Int32 = -1, standardError: Int32 = -1,
+        standardOutput: Int32 = -1, standardError: Int32 = -1, identity: ProcessIdentity? = nil,
         onExit: @escaping @Sendable (ProcessExitStatus) -> Void
     ) throws {
         loop.preconditionInEventLoop()
+        try identity?.validate()
         var child: pid_t = 0
+        var step = KG_SPAWN_STEP_NONE
         let rc = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                kg_spawn(path, argv, envp, standardOutput, standardError, &child)
+                guard let identity else {
+                    return kg_spawn(path, argv, envp, standardOutput, standardError, nil, &child, &step)
+                }
+                return identity.withCIdentity { cIdentity in
+                    kg_spawn(path, argv, envp, standardOutput, standardError, cIdentity, &child, &step)
+                }
             }
         }
-        guard rc == 0 else { throw SystemError("spawn \(path)", code: rc) }
+        guard rc == 0 else {
+            throw SystemError(identity?.describe(step: step, path: path) ?? "spawn \(path)", code: rc)
+        }
         pid = child
         let fd = kg_pidfd_open(child)
         guard fd >= 0 else {

@@ -1,7 +1,8 @@
 #ifndef CLINUXSHIM_H
 #define CLINUXSHIM_H
 /// The Linux calls that Glibc's Swift overlay hides or makes awkward: epoll, eventfd, pidfd, signalfd, accept4,
-/// and a posix_spawn wrapper that starts a child in its own process group with a clean signal state.
+/// and a spawn wrapper that starts a child in its own process group with a clean signal state, optionally as
+/// another Unix account.
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/epoll.h>
@@ -32,10 +33,58 @@ int kg_accept4(int fd);
 int kg_set_nonblocking(int fd);
 int kg_set_nodelay(int fd);
 
-/// Starts `path` with `argv`/`envp` in a new process group, with signals unblocked and reset to default and
-/// every descriptor above 2 closed. stdin is /dev/null; stdout/stderr go to `out_fd`/`err_fd` when >= 0 (else
-/// inherited). Returns 0 and sets *pid, or an errno value.
-int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, pid_t *pid);
+/// The account a child runs as (see `kg_spawn`). The caller decides policy (uid 0 is not refused here).
+struct kg_spawn_identity {
+    uid_t uid;
+    gid_t gid;
+    /// Supplementary groups, exactly these (count 0 clears them); may be NULL when `group_count` is 0.
+    const gid_t *groups;
+    int group_count;
+    mode_t umask;
+    /// Entered after the switch, so the account's own permissions apply; NULL keeps the parent's directory.
+    const char *cwd;
+    /// Nonzero: PR_SET_NO_NEW_PRIVS before exec (setuid binaries and file capabilities no longer elevate).
+    int no_new_privs;
+};
+
+/// The step of `kg_spawn` that failed, for error messages.
+enum kg_spawn_step {
+    KG_SPAWN_STEP_NONE = 0,
+    KG_SPAWN_STEP_POSIX_SPAWN,   ///< the posix_spawn path (no identity): exec or file-action failure
+    KG_SPAWN_STEP_PIPE,          ///< parent: creating the status pipe
+    KG_SPAWN_STEP_FORK,          ///< parent: fork
+    KG_SPAWN_STEP_REPORT,        ///< parent: reading the child's status record
+    KG_SPAWN_STEP_SETPGID,
+    KG_SPAWN_STEP_SIGNALS,       ///< resetting dispositions or unblocking signals
+    KG_SPAWN_STEP_STDIN,         ///< opening /dev/null as standard input
+    KG_SPAWN_STEP_STDOUT,        ///< dup2(out_fd, 1)
+    KG_SPAWN_STEP_STDERR,        ///< dup2(err_fd, 2)
+    KG_SPAWN_STEP_CLOSE_FDS,     ///< closing descriptors above 2
+    KG_SPAWN_STEP_SETGROUPS,
+    KG_SPAWN_STEP_SETRESGID,
+    KG_SPAWN_STEP_SETRESUID,
+    KG_SPAWN_STEP_VERIFY_IDS,    ///< ids not as requested after the switch, or root still regainable (EPERM)
+    KG_SPAWN_STEP_NO_NEW_PRIVS,
+    KG_SPAWN_STEP_CHDIR,
+    KG_SPAWN_STEP_EXECVE,
+};
+
+/// Starts `path` with `argv`/`envp` in a new process group, with signals unblocked, SIGINT SIGTERM SIGHUP SIGPIPE
+/// SIGCHLD reset to default, and every descriptor above 2 closed. stdin is /dev/null; stdout/stderr go to
+/// `out_fd`/`err_fd` when >= 0 (else inherited). Blocks until the child has called execve (or failed).
+///
+/// `identity` NULL: posix_spawn, the child keeps the caller's credentials. Otherwise fork+execve, and the child
+/// (async-signal-safe calls only) also sets supplementary groups, gid, uid (real, effective and saved), checks the
+/// switch took effect, optionally sets no_new_privs, sets the umask and enters `cwd`, in that order.
+///
+/// Returns 0 and sets *pid once the child has reached execve (or was killed by a signal on the way, which its exit
+/// status then reports), or an errno value with *failed_step (when not NULL) naming the step; a child that failed
+/// has been reaped, so no zombie is left behind.
+int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+             const struct kg_spawn_identity *identity, pid_t *pid, enum kg_spawn_step *failed_step);
+
+/// A short name for a step ("setresuid", "chdir"...), "unknown" for values outside the enum. Static storage.
+const char *kg_spawn_step_name(enum kg_spawn_step step);
 
 /// kill(-pgid, sig) for a process group, falling back to the pid itself when the group is gone.
 int kg_kill_group(pid_t pid, int sig);
