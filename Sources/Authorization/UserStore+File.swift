@@ -17,7 +17,7 @@ extension UserStore {
         let users = try r.array(try r.required(root, "users", ""), "users")
         for (i, item) in users.enumerated() {
             let path = "users[\(i)]"
-            let fields = try r.object(item, path, allowed: ["username", "display_name", "roles", "token_hash"])
+            let fields = try r.object(item, path, allowed: ["username", "display_name", "roles", "token_hash", "unix_user"])
             let username = try r.string(try r.required(fields, "username", path), "\(path).username")
             guard UserRecord.isValidUsername(username) else {
                 throw r.error(
@@ -49,7 +49,18 @@ extension UserStore {
                 }
                 digest = d
             }
-            insertParsed(UserRecord(username: username, displayName: displayName, roles: roles, tokenDigest: digest))
+            var unixUser: String?
+            if let v = r.member(fields, "unix_user"), v != .null {
+                let name = try r.string(v, "\(path).unix_user")
+                guard UserRecord.isValidUnixAccountName(name) else {
+                    throw r.error(
+                        .invalidValue, "\(path).unix_user",
+                        "'\(name)' is not a valid Unix account name (1-32 characters from A-Z a-z 0-9 . _ -, not starting with -)")
+                }
+                unixUser = name
+            }
+            insertParsed(UserRecord(username: username, displayName: displayName, roles: roles, tokenDigest: digest,
+                                    unixUser: unixUser))
         }
     }
 
@@ -86,6 +97,12 @@ extension UserStore {
                 w.newline(indent: 6)
                 w.raw("\"token_hash\": ")
                 w.string(t.fileString)
+            }
+            if let account = u.unixUser {
+                w.raw(",")
+                w.newline(indent: 6)
+                w.raw("\"unix_user\": ")
+                w.string(account)
             }
             w.newline(indent: 4)
             w.raw("}")

@@ -47,6 +47,19 @@ public struct UserStore: Sendable {
         byName[username] = record
     }
 
+    /// Sets (or, with nil, clears) the Unix account an existing user's kernels run as under kernel isolation.
+    /// - Throws: `UserStoreError` if the user does not exist or the name is not a valid account name.
+    public mutating func setUnixUser(_ account: String?, for username: String) throws(UserStoreError) {
+        guard var record = byName[username] else { throw UserStoreError(.unknownUser, "no user '\(username)'") }
+        if let account, !UserRecord.isValidUnixAccountName(account) {
+            throw UserStoreError(
+                .invalidUnixUser,
+                "invalid Unix account name '\(account)': use 1-32 characters from A-Z a-z 0-9 . _ -, not starting with -")
+        }
+        record.unixUser = account
+        byName[username] = record
+    }
+
     /// Issues a new token for an existing user; the old one stops working. Returns the new token.
     /// - Throws: `UserStoreError.Code.unknownUser`.
     public mutating func rotateToken(for username: String) throws(UserStoreError) -> String {

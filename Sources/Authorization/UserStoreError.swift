@@ -6,6 +6,7 @@ public struct UserStoreError: Error, Sendable, Hashable, CustomStringConvertible
         public static let invalidUsername = Code(name: "invalid_username")
         public static let invalidRoleName = Code(name: "invalid_role_name")
         public static let unknownUser = Code(name: "unknown_user")
+        public static let invalidUnixUser = Code(name: "invalid_unix_user")
         public var description: String { name }
     }
 

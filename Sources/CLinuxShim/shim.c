@@ -179,6 +179,13 @@ static void child_start(const char *path, char *const argv[], char *const envp[]
         if (sigaction(sig, NULL, &current) != 0) continue;
         if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) sigaction(sig, &dfl, NULL);
     }
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    for (int i = 0; i < id->ignored_count; i++) {
+        if (sigaction(id->ignored_signals[i], &ign, NULL) != 0) child_fail(status_fd, KG_SPAWN_STEP_SIGNALS, errno);
+    }
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(status_fd, KG_SPAWN_STEP_SIGNALS, errno);
@@ -190,13 +197,18 @@ static void child_start(const char *path, char *const argv[], char *const envp[]
     if (err_fd >= 0 && child_dup_to(err_fd, 2) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDERR, errno);
     if (child_close_above_stdio(status_fd, fd_limit) != 0) child_fail(status_fd, KG_SPAWN_STEP_CLOSE_FDS, errno);
 
-    /* Groups first and uid last: each earlier step needs the privilege the uid switch gives up. */
-    if (syscall(KG_SYS_SETGROUPS, (long)id->group_count, id->groups) != 0)
-        child_fail(status_fd, KG_SPAWN_STEP_SETGROUPS, errno);
-    if (syscall(KG_SYS_SETRESGID, (long)id->gid, (long)id->gid, (long)id->gid) != 0)
-        child_fail(status_fd, KG_SPAWN_STEP_SETRESGID, errno);
-    if (syscall(KG_SYS_SETRESUID, (long)id->uid, (long)id->uid, (long)id->uid) != 0)
-        child_fail(status_fd, KG_SPAWN_STEP_SETRESUID, errno);
+    /* Groups first and uid last: each earlier step needs the privilege the uid switch gives up. A non-root caller
+       that asks for its own ids has nothing to switch (and could not call setgroups). */
+    int same_account = geteuid() != 0 && geteuid() == id->uid && getuid() == id->uid
+        && getegid() == id->gid && getgid() == id->gid;
+    if (!same_account) {
+        if (syscall(KG_SYS_SETGROUPS, (long)id->group_count, id->groups) != 0)
+            child_fail(status_fd, KG_SPAWN_STEP_SETGROUPS, errno);
+        if (syscall(KG_SYS_SETRESGID, (long)id->gid, (long)id->gid, (long)id->gid) != 0)
+            child_fail(status_fd, KG_SPAWN_STEP_SETRESGID, errno);
+        if (syscall(KG_SYS_SETRESUID, (long)id->uid, (long)id->uid, (long)id->uid) != 0)
+            child_fail(status_fd, KG_SPAWN_STEP_SETRESUID, errno);
+    }
 
     /* Trust nothing: read the ids back, and make sure root cannot be regained (a parent running with CAP_SETUID as
        a non-root user, or with securebits that keep capabilities, would still be able to). */

@@ -27,11 +27,15 @@ public struct ProcessIdentity: Sendable, Equatable {
     /// Sets PR_SET_NO_NEW_PRIVS, so neither the program nor its descendants can gain privileges through setuid or
     /// setgid binaries or file capabilities. Also inherited by everything the child starts.
     public var noNewPrivileges: Bool
+    /// Signals the child starts with ignored (inherited across exec) instead of at their defaults: for a wrapper
+    /// such as bubblewrap that must survive a SIGINT meant for the program it runs.
+    public var ignoredSignals: [Int32]
 
     public init(
         uid: uid_t, gid: gid_t, supplementaryGroups: [gid_t] = [], umask: mode_t = 0o022,
-        workingDirectory: String? = nil, noNewPrivileges: Bool = true
+        workingDirectory: String? = nil, noNewPrivileges: Bool = true, ignoredSignals: [Int32] = []
     ) {
+        self.ignoredSignals = ignoredSignals
         self.uid = uid
         self.gid = gid
         self.supplementaryGroups = supplementaryGroups
@@ -53,13 +57,16 @@ extension ProcessIdentity {
     /// Calls `body` with a C view of this identity; the pointers inside are valid only during the call.
     func withCIdentity<R>(_ body: (UnsafePointer<kg_spawn_identity>) -> R) -> R {
         supplementaryGroups.withUnsafeBufferPointer { groups in
-            withOptionalCString(workingDirectory) { cwd in
-                var identity = kg_spawn_identity(
-                    uid: uid, gid: gid, groups: groups.baseAddress,
-                    // Out-of-range counts are left for the kernel to refuse (EINVAL above NGROUPS_MAX).
-                    group_count: Int32(clamping: groups.count),
-                    umask: umask, cwd: cwd, no_new_privs: noNewPrivileges ? 1 : 0)
-                return withUnsafePointer(to: &identity) { body($0) }
+            ignoredSignals.withUnsafeBufferPointer { ignored in
+                withOptionalCString(workingDirectory) { cwd in
+                    var identity = kg_spawn_identity(
+                        uid: uid, gid: gid, groups: groups.baseAddress,
+                        // Out-of-range counts are left for the kernel to refuse (EINVAL above NGROUPS_MAX).
+                        group_count: Int32(clamping: groups.count),
+                        umask: umask, cwd: cwd, no_new_privs: noNewPrivileges ? 1 : 0,
+                        ignored_signals: ignored.baseAddress, ignored_count: Int32(clamping: ignored.count))
+                    return withUnsafePointer(to: &identity) { body($0) }
+                }
             }
         }
     }

@@ -44,6 +44,14 @@ public final class Gateway: Sendable {
         group = try EventLoopGroup(count: configuration.loops == 0 ? EventLoopGroup.defaultLoopCount : configuration.loops)
         let paths = JupyterPaths(environment: environment, environmentPrefix: nil)
         let runtime = configuration.runtimeDirectory ?? paths.runtimeDirectory ?? "/tmp/kernel-gateway-runtime"
+        let isolation: KernelIsolation
+        do {
+            isolation = try Gateway.prepareIsolation(configuration, runtimeDirectory: runtime, environment: environment,
+                                                     logger: logger)
+        } catch {
+            group.shutdown()
+            throw error
+        }
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(60)
         let managerConfiguration = KernelManager.Configuration(
@@ -52,7 +60,7 @@ public final class Gateway: Sendable {
                            defaultKernelName: configuration.defaultKernelName),
             runtimeDirectory: runtime, gatewayEnvironment: environment,
             environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
-            lifecycle: lifecycle, maxKernels: configuration.maxKernels)
+            lifecycle: lifecycle, maxKernels: configuration.maxKernels, isolation: isolation)
         do {
             manager = try KernelManager(group: group, configuration: managerConfiguration, logger: logger)
         } catch {
@@ -68,6 +76,41 @@ public final class Gateway: Sendable {
         responder = GatewayResponder(configuration: configuration, registry: registry, manager: manager,
                                      policy: self.policy, audit: audit, hubLimits: hubLimits, metrics: metrics,
                                      logger: logger)
+    }
+
+    /// Checks the isolation settings and the files and directories they rely on: roots created (0711) and reachable
+    /// by kernel accounts, gateway files private. Logs the shared-user warning in mode `none` with users.
+    static func prepareIsolation(_ configuration: GatewayConfiguration, runtimeDirectory: String,
+                                 environment: [String: String], logger: Logger) throws -> KernelIsolation {
+        let isRoot = geteuid() == 0
+        let dataHome = environment["XDG_DATA_HOME"] ?? ((environment["HOME"] ?? "/tmp") + "/.local/share")
+        let isolation: KernelIsolation
+        do {
+            isolation = try configuration.kernelIsolationSettings(
+                runtimeDirectory: runtimeDirectory, isRoot: isRoot, dataHome: dataHome,
+                isExecutable: { access($0, X_OK) == 0 })
+        } catch let error as GatewayConfiguration.Error {
+            throw GatewayError(error.message)
+        }
+        for warning in configuration.isolationWarnings { logger.warning("\(warning)") }
+        guard isolation.isolatesKernels else { return isolation }
+        for path in [configuration.usersFile, configuration.policyFile, configuration.configFile].compactMap({ $0 }) {
+            if let problem = KernelDirectories.privacyProblem(path) { throw GatewayError("kernel isolation: \(problem)") }
+        }
+        do {
+            try KernelDirectories.prepareRoot(isolation.kernelDirectoryRoot, reachableByOthers: isRoot)
+            if let homeRoot = isolation.homeRoot { try KernelDirectories.prepareRoot(homeRoot, reachableByOthers: isRoot) }
+        } catch let error as KernelRuntimeError {
+            throw GatewayError("kernel isolation: \(error.message)")
+        }
+        if isolation.unixUserPattern == nil && configuration.usersFile == nil && isRoot {
+            logger.warning("kernel isolation is on but no --unix-user-pattern is set: the shared-token user cannot start kernels")
+        }
+        logger.info("kernel isolation", metadata: ["mode": isolation.mode.rawValue,
+                                                    "kernel_dir_root": isolation.kernelDirectoryRoot,
+                                                    "home_root": isolation.homeRoot ?? "(account homes)",
+                                                    "network": isolation.mode == .sandbox ? isolation.network.rawValue : "host"])
+        return isolation
     }
 
     /// Single-user mode unless a users file is given: the configured token, or a fresh one.

@@ -1,4 +1,5 @@
 import Foundation
+import KernelRuntime
 
 extension GatewayConfiguration {
     /// One option: its flag, environment variable, config-file key, help text, and how to apply a value.
@@ -28,6 +29,28 @@ extension GatewayConfiguration {
         .init(flag: "--max-kernels", env: "KG_MAX_KERNELS", key: "max_kernels", kind: .int, help: "Most kernels running at once (0 = no limit).") { $0.maxKernels = try int($1, "max_kernels", 0...1_000_000) },
         .init(flag: "--kernel-env-allow", env: "KG_KERNEL_ENV_ALLOW", key: "kernel_env_allow", kind: .list, help: "Gateway environment variables passed to kernels besides PATH, HOME, LANG.") { $0.kernelEnvAllowList += list($1) },
         .init(flag: "--runtime-dir", env: "KG_RUNTIME_DIR", key: "runtime_dir", kind: .string, help: "Where connection files go (default $JUPYTER_RUNTIME_DIR or ~/.local/share/jupyter/runtime).") { $0.runtimeDirectory = $1 },
+        .init(flag: "--kernel-isolation", env: "KG_KERNEL_ISOLATION", key: "kernel_isolation", kind: .string, help: "none, unix-user or sandbox: how kernels are kept apart (default none; see docs/authorization.md).") {
+            guard let mode = KernelIsolation.Mode(rawValue: $1.lowercased()) else {
+                throw Error("'\($1)' is not one of none, unix-user, sandbox")
+            }
+            $0.kernelIsolation = mode
+        },
+        .init(flag: "--allow-shared-kernel-user", env: "KG_ALLOW_SHARED_KERNEL_USER", key: "allow_shared_kernel_user", kind: .bool, help: "Allow a users file with --kernel-isolation none (every user's kernels run as the gateway's OS user).") { $0.allowSharedKernelUser = try bool($1, "allow_shared_kernel_user") },
+        .init(flag: "--unix-user-pattern", env: "KG_UNIX_USER_PATTERN", key: "unix_user_pattern", kind: .string, help: "Unix account of a gateway user, {username} substituted (e.g. jk-{username}); a users-file unix_user wins.") {
+            guard $1.contains("{username}") else { throw Error("'\($1)' must contain {username}") }
+            $0.unixUserPattern = $1
+        },
+        .init(flag: "--unix-uid-range", env: "KG_UNIX_UID_RANGE", key: "unix_uid_range", kind: .string, help: "MIN-MAX: uids of accounts that may run kernels (default 1000-59999; uid 0 never).") { $0.unixUIDRange = try uidRange($1) },
+        .init(flag: "--kernel-home-root", env: "KG_KERNEL_HOME_ROOT", key: "kernel_home_root", kind: .string, help: "Per-user kernel homes are DIR/<username> (default: the account's home for unix-user, /var/lib/kernel-gateway/homes for sandbox).") { $0.kernelHomeRoot = try absolutePath($1) },
+        .init(flag: "--kernel-dir-root", env: "KG_KERNEL_DIR_ROOT", key: "kernel_dir_root", kind: .string, help: "Per-kernel private directories (connection file, ipc sockets) are DIR/<kernel id> (default /run/kernel-gateway/kernels as root).") { $0.kernelDirRoot = try absolutePath($1) },
+        .init(flag: "--kernel-network", env: "KG_KERNEL_NETWORK", key: "kernel_network", kind: .string, help: "none or host: whether sandboxed kernels get the host's network (default none).") {
+            guard let network = KernelIsolation.Network(rawValue: $1.lowercased()) else {
+                throw Error("'\($1)' is not one of none, host")
+            }
+            $0.kernelNetwork = network
+        },
+        .init(flag: "--sandbox-ro-bind", env: "KG_SANDBOX_RO_BIND", key: "sandbox_ro_bind", kind: .list, help: "Extra host paths visible read-only inside the sandbox (repeatable; env: comma-separated).") { $0.sandboxReadOnlyPaths += try list($1).map(absolutePath) },
+        .init(flag: "--bwrap", env: "KG_BWRAP", key: "bwrap", kind: .string, help: "The bubblewrap executable (default /usr/bin/bwrap).") { $0.bubblewrapPath = try absolutePath($1) },
         .init(flag: "--cull-idle-timeout", env: "KG_CULL_IDLE_TIMEOUT", key: "cull_idle_timeout", kind: .int, help: "Seconds a kernel may stay idle before it is shut down (0 = never).") { $0.cullIdleTimeout = try int($1, "cull_idle_timeout", 0...Int(Int32.max)) },
         .init(flag: "--cull-interval", env: "KG_CULL_INTERVAL", key: "cull_interval", kind: .int, help: "Seconds between idle checks (default 300).") { $0.cullInterval = try int($1, "cull_interval", 1...Int(Int32.max)) },
         .init(flag: "--cull-connected", env: "KG_CULL_CONNECTED", key: "cull_connected", kind: .bool, help: "Also cull idle kernels that have connections.") { $0.cullConnected = try bool($1, "cull_connected") },
@@ -95,6 +118,7 @@ extension GatewayConfiguration {
                 throw Error("cannot read config file \(configPath): \(error)")
             }
             try applyConfigFile(data, path: configPath, to: &config)
+            config.configFile = configPath
         }
         for option in options {
             if let value = environment[option.env] {
@@ -150,6 +174,7 @@ extension GatewayConfiguration {
         case "allowed_kernelspecs": config.allowedKernelspecs = []
         case "kernel_env_allow": config.kernelEnvAllowList = []
         case "allow_origin": config.allowOrigins = []
+        case "sandbox_ro_bind": config.sandboxReadOnlyPaths = []
         default: break
         }
     }
@@ -162,6 +187,19 @@ extension GatewayConfiguration {
             throw Error("\(value) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+
+    static func uidRange(_ text: String) throws -> ClosedRange<UInt32> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let low = UInt32(parts[0].trimmingCharacters(in: .whitespaces)),
+            let high = UInt32(parts[1].trimmingCharacters(in: .whitespaces)), low >= 1, low <= high
+        else { throw Error("'\(text)' is not MIN-MAX with 1 <= MIN <= MAX") }
+        return low...high
+    }
+
+    static func absolutePath(_ text: String) throws -> String {
+        guard text.hasPrefix("/"), !text.utf8.contains(0) else { throw Error("'\(text)' must be an absolute path") }
+        return text
     }
 
     static func bool(_ text: String, _ name: String) throws -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import KernelRuntime
 
 /// Everything an operator can set, with the embedded defaults. Built from (lowest to highest precedence) the
 /// defaults, an optional JSON config file, `KG_*` environment variables and command-line flags, by
@@ -32,6 +33,23 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Gateway environment variables passed through to kernels, beyond PATH, HOME and LANG.
     public var kernelEnvAllowList: [String] = []
     public var runtimeDirectory: String?
+
+    // Kernel isolation (docs/authorization.md, "Kernel isolation")
+    public var kernelIsolation: KernelIsolation.Mode = .none
+    /// With a users file, mode `none` is refused unless the operator accepts that all kernels share one OS user.
+    public var allowSharedKernelUser = false
+    /// `{username}` is replaced by the gateway username (e.g. `jk-{username}`).
+    public var unixUserPattern: String?
+    public var unixUIDRange: ClosedRange<UInt32> = KernelIsolation.defaultAllowedUIDs
+    /// Root of per-user homes; nil means the account's own home (`unix-user`) or a default (`sandbox`).
+    public var kernelHomeRoot: String?
+    /// Root of per-kernel private directories; nil means a default beside the runtime directory.
+    public var kernelDirRoot: String?
+    public var kernelNetwork: KernelIsolation.Network = .none
+    public var sandboxReadOnlyPaths: [String] = []
+    public var bubblewrapPath = "/usr/bin/bwrap"
+    /// The `--config` file this configuration was read from (kept private from kernels), if any.
+    public var configFile: String?
 
     // Culling (Jupyter's names and meanings)
     public var cullIdleTimeout = 0

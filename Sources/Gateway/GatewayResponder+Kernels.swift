@@ -88,7 +88,8 @@ extension GatewayResponder {
         let startedAt = Monotonic.now
         do {
             kernel = try await manager.startKernel(name: name, owner: owner, clientEnvironment: environment,
-                                                   forcedEnvironment: ["KERNEL_USERNAME": owner])
+                                                   forcedEnvironment: ["KERNEL_USERNAME": owner],
+                                                   unixUser: policy.unixUser(of: owner))
         } catch let error as KernelManager.ManagerError {
             metrics.recordKernelStartFailure()
             let status: HTTPStatus
@@ -96,6 +97,11 @@ extension GatewayResponder {
             case .unknownKernelSpec: status = .notFound
             case .invalidRequest: status = .badRequest
             case .limitReached: status = .forbidden
+            case .forbidden:
+                status = .forbidden
+                audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                        action: "start", resource: "kernels", outcome: .denied, reason: error.message,
+                                        remoteAddress: context.peer.remoteAddress))
             case .startFailed: status = .internalServerError
             case .notFound: status = .notFound
             case .shuttingDown: status = .serviceUnavailable

@@ -28,6 +28,8 @@ extension GatewayResponder {
             "last_activity": .string(lastActivity.iso8601),
             "connections": .integer(Int64(registry.totalConnections)),
             "kernels": .integer(Int64(registry.all.count)),
+            "kernel_isolation": .string(configuration.kernelIsolation.rawValue),
+            "warnings": .array(configuration.isolationWarnings.map { .string($0) }),
         ]))
     }
 

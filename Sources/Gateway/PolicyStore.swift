@@ -14,6 +14,12 @@ final class PolicyStore: Sendable {
     /// nil means authentication is off (`--no-auth`).
     var authenticator: Authenticator? { state.withLock { $0.1 } }
 
+    /// The `unix_user` the users file gives `username`, if any (kernel isolation's explicit mapping).
+    func unixUser(of username: String) -> String? {
+        guard case .users(let store)? = authenticator else { return nil }
+        return store.user(named: username)?.unixUser
+    }
+
     func replace(policy: Policy? = nil, authenticator: Authenticator? = nil) {
         state.withLock { state in
             if let policy { state.0 = policy }

@@ -45,6 +45,14 @@ public struct ConnectionFileStore: Sendable {
     public func write(_ info: ConnectionInfo, kernelID: String) throws -> String {
         let path = try path(for: kernelID)
         try FileSystem.makeDirectories(directory, mode: 0o700)
+        try Self.writeNewFile(info, at: path, owner: nil)
+        return path
+    }
+
+    /// Writes `info` to a new file at `path` (mode 0600, `O_EXCL|O_NOFOLLOW`), owned by `owner` when given (the
+    /// kernel's account under isolation, which must read it). Throws `.connectionFile` when the file exists,
+    /// `.systemCallFailed` when it cannot be created, given away or written (a partial file is removed).
+    public static func writeNewFile(_ info: ConnectionInfo, at path: String, owner: UnixAccount?) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             if errno == EEXIST {
@@ -54,6 +62,9 @@ public struct ConnectionFileStore: Sendable {
         }
         // The umask can only remove bits from 0600; fchmod makes the mode exact regardless.
         var failure: String? = fchmod(fd, 0o600) == 0 ? nil : FileSystem.errnoText()
+        if failure == nil, let owner, fchown(fd, uid_t(owner.uid), gid_t(owner.gid)) != 0 {
+            failure = FileSystem.errnoText()
+        }
         let bytes = info.encodedJSON()
         var offset = 0
         while failure == nil && offset < bytes.count {
@@ -70,7 +81,6 @@ public struct ConnectionFileStore: Sendable {
             unlink(path)
             throw KernelRuntimeError(.systemCallFailed, "\(path): cannot write connection file (\(failure))")
         }
-        return path
     }
 
     /// Reads back the connection file of `kernelID`. Throws `.fileUnreadable` or `.invalidJSON` naming it.

@@ -62,6 +62,15 @@ public struct ConnectionInfo: Sendable, Equatable, Codable {
             key: Self.generateKey(using: &generator), kernelName: kernelName)
     }
 
+    /// Creates `ipc://` connection info: the channels are the Unix sockets `<ipcPrefix>-1` (shell) to
+    /// `<ipcPrefix>-5` (heartbeat), which the kernel creates in its private directory; a fresh random key.
+    public init(kernelName: String, ipcPrefix: String) {
+        var generator = SystemRandomNumberGenerator()
+        self.init(
+            shellPort: 1, iopubPort: 2, stdinPort: 3, controlPort: 4, hbPort: 5, ip: ipcPrefix,
+            key: Self.generateKey(using: &generator), transport: .ipc, kernelName: kernelName)
+    }
+
     /// 32 random bytes as 64 lowercase hex characters. Use `SystemRandomNumberGenerator` (the default
     /// elsewhere) in production; a seeded generator only in tests.
     public static func generateKey<G: RandomNumberGenerator>(using generator: inout G) -> String {

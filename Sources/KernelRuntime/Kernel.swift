@@ -46,6 +46,8 @@ public actor Kernel {
     private let plan: LaunchPlan
     private let context: ZMQContext
     private let store: ConnectionFileStore
+    /// The kernel's private directory under isolation (removed with everything in it), or nil.
+    private let privateDirectory: String?
     private let logger: Logger
     private let onFinished: @Sendable (String) -> Void
     private let signer: HMACSigner
@@ -79,7 +81,7 @@ public actor Kernel {
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
                 plan: LaunchPlan, loop: EventLoop, context: ZMQContext, store: ConnectionFileStore,
-                lifecycle: KernelLifecycle.Configuration, heartbeatInterval: Duration = .seconds(5), logger: Logger,
+                privateDirectory: String? = nil, lifecycle: KernelLifecycle.Configuration, heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
         self.heartbeatInterval = heartbeatInterval
         self.id = id
@@ -91,6 +93,7 @@ public actor Kernel {
         self.loop = loop
         self.context = context
         self.store = store
+        self.privateDirectory = privateDirectory
         self.onFinished = onFinished
         var logger = logger
         logger.metadata["kernel_id"] = id
@@ -268,7 +271,13 @@ public actor Kernel {
         case .reject(_, let reason):
             rejection = reason
         case .removeConnectionFile:
-            _ = store.remove(kernelID: id)
+            if let privateDirectory {
+                if !KernelDirectories.removeTree(privateDirectory) {
+                    logger.warning("kernel directory not fully removed", metadata: ["directory": privateDirectory])
+                }
+            } else {
+                _ = store.remove(kernelID: id)
+            }
         case .finished:
             finish()
         }
@@ -282,7 +291,7 @@ public actor Kernel {
                 try registerSockets(created)
             }
             process = try ChildProcess(path: plan.executablePath, arguments: plan.arguments,
-                                       environment: plan.envp, loop: loop) { [self] status in
+                                       environment: plan.envp, loop: loop, identity: plan.identity) { [self] status in
                 self.assumeIsolated { kernel in
                     kernel.logger.info("kernel process ended", metadata: ["status": "\(status)"])
                     let exit: KernelLifecycle.ExitStatus

@@ -23,11 +23,14 @@ public actor KernelManager {
         public var maxKernels: Int
         /// How often each kernel's heartbeat socket is pinged.
         public var heartbeatInterval: Duration = .seconds(5)
+        /// How kernels are kept apart (accounts, sandbox, private ipc directories). The gateway checks the
+        /// settings (root, roots reachable, files private) before creating the manager.
+        public var isolation = KernelIsolation()
 
         public init(catalog: KernelSpecCatalog.Configuration, runtimeDirectory: String,
                     gatewayEnvironment: [String: String], environmentPolicy: KernelEnvironment.Policy = .init(),
                     prefix: String = LaunchPlan.defaultPrefix, lifecycle: KernelLifecycle.Configuration = .init(),
-                    maxKernels: Int = 0) {
+                    maxKernels: Int = 0, isolation: KernelIsolation = KernelIsolation()) {
             self.catalog = catalog
             self.runtimeDirectory = runtimeDirectory
             self.gatewayEnvironment = gatewayEnvironment
@@ -35,6 +38,7 @@ public actor KernelManager {
             self.prefix = prefix
             self.lifecycle = lifecycle
             self.maxKernels = maxKernels
+            self.isolation = isolation
         }
     }
 
@@ -53,6 +57,9 @@ public actor KernelManager {
             case notFound
             /// The gateway is stopping (503).
             case shuttingDown
+            /// Kernel isolation refuses this user: no Unix account mapping, or an account that may not run
+            /// kernels (403).
+            case forbidden
         }
         public let code: Code
         public let message: String
@@ -83,10 +90,14 @@ public actor KernelManager {
         case removed(String)
     }
 
+    /// The gateway's own account: what sandboxed kernels run as when the gateway is not root.
+    private let gatewayAccount: UnixAccount?
+
     public init(group: EventLoopGroup, configuration: Configuration, logger: Logger) throws {
         self.group = group
         self.configuration = configuration
         self.logger = logger
+        gatewayAccount = configuration.isolation.isolatesKernels && geteuid() != 0 ? UnixAccount.current() : nil
         context = try ZMQContext()
         store = ConnectionFileStore(directory: configuration.runtimeDirectory)
         catalog = KernelSpecCatalog.discover(configuration.catalog)
@@ -117,9 +128,10 @@ public actor KernelManager {
     /// - Parameters:
     ///   - clientEnvironment: the request's `env`; only valid `KERNEL_*` variables are used.
     ///   - forcedEnvironment: variables the gateway sets and clients cannot override (e.g. `KERNEL_USERNAME`).
-    /// - Throws: `ManagerError` with a code saying why.
+    ///   - unixUser: the owner's `unix_user` from the users file (isolation maps through the pattern otherwise).
+    /// - Throws: `ManagerError` with a code saying why (`.forbidden` when isolation refuses the owner).
     public func startKernel(name: String?, owner: String, clientEnvironment: [String: JSONValue] = [:],
-                            forcedEnvironment: [String: String] = [:]) async throws -> Kernel {
+                            forcedEnvironment: [String: String] = [:], unixUser: String? = nil) async throws -> Kernel {
         guard !stopping else { throw ManagerError(.shuttingDown, "the gateway is shutting down") }
         if configuration.maxKernels > 0 && kernels.count + starting >= configuration.maxKernels {
             throw ManagerError(.limitReached, "the gateway runs its maximum of \(configuration.maxKernels) kernels")
@@ -131,6 +143,7 @@ public actor KernelManager {
         do { spec = try catalog.spec(named: specName) } catch {
             throw ManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
         }
+        let account = try isolationAccount(owner: owner, configured: unixUser)
         // `starting` counts starts not yet visible in `kernels`, so the limit counts every kernel exactly once.
         starting += 1
         var countedAsStarting = true
@@ -153,7 +166,11 @@ public actor KernelManager {
             } catch let error as KernelRuntimeError {
                 throw ManagerError(.invalidRequest, error.message)
             }
-            kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment)
+            if let account {
+                kernel = try launchIsolated(id: id, spec: spec, owner: owner, account: account, environment: environment)
+            } else {
+                kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment)
+            }
             kernels[id] = kernel
             order.append(id)
             starting -= 1
@@ -212,6 +229,60 @@ public actor KernelManager {
         } catch {
             _ = store.remove(kernelID: id)
             ports.release(allocated)
+            throw ManagerError(.startFailed, "\(error)")
+        }
+    }
+
+    /// The account `owner`'s kernels run as, or nil without isolation. Throws `.forbidden` naming the reason.
+    private func isolationAccount(owner: String, configured: String?) throws -> UnixAccount? {
+        let isolation = configuration.isolation
+        guard isolation.isolatesKernels else { return nil }
+        if let gatewayAccount { return gatewayAccount }
+        do {
+            guard let name = try isolation.accountName(forUser: owner, configured: configured) else {
+                throw KernelRuntimeError(
+                    .isolation,
+                    "user '\(owner)' has no Unix account to run kernels as (set unix_user in the users file or --unix-user-pattern)")
+            }
+            let account = try UnixAccount.lookup(name: name)
+            try isolation.validate(account)
+            return account
+        } catch let error as KernelRuntimeError {
+            throw ManagerError(.forbidden, error.message)
+        }
+    }
+
+    /// Creates the kernel's private directory (owned by `account`), its ipc connection file and the isolated
+    /// launch plan, and the kernel (not yet started). Everything created is removed again on failure.
+    private func launchIsolated(id: String, spec: KernelSpec, owner: String, account: UnixAccount,
+                                environment: KernelEnvironment) throws -> Kernel {
+        let isolation = configuration.isolation
+        let directory = isolation.kernelDirectory(for: id)
+        let home: String
+        do {
+            home = try isolation.homeDirectory(forUser: owner, account: isolation.homeRoot == nil ? account : nil)
+            try KernelDirectories.prepareHome(home, account: account)
+            try KernelDirectories.createKernelDirectory(directory, account: account)
+        } catch let error as KernelRuntimeError {
+            throw ManagerError(.startFailed, error.message)
+        }
+        let info = ConnectionInfo(kernelName: spec.name, ipcPrefix: isolation.ipcPrefix(for: id))
+        let path = FileSystem.join(directory, "connection.json")
+        do {
+            try ConnectionFileStore.writeNewFile(info, at: path, owner: account)
+            let plan = try LaunchPlan.make(spec: spec, connectionFile: path, environment: environment,
+                                           prefix: configuration.prefix, isExecutable: LaunchPlan.isExecutableFile)
+                .isolated(isolation, account: account, home: home, kernelDirectory: directory,
+                          resourceDirectory: spec.resourceDirectory, hostPath: SandboxCommand.inspect)
+            return try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
+                              loop: group.next(), context: context, store: store, privateDirectory: directory,
+                              lifecycle: lifecycleConfiguration(for: spec),
+                              heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
+                guard let self else { return }
+                Task { await self.forget(id) }
+            }
+        } catch {
+            KernelDirectories.removeTree(directory)
             throw ManagerError(.startFailed, "\(error)")
         }
     }

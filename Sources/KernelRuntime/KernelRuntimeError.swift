@@ -33,6 +33,8 @@ public struct KernelRuntimeError: Error, Sendable, Equatable, CustomStringConver
         public static let systemCallFailed = Code("system_call_failed")
         /// A connection file already exists, or a kernel id is unusable in a file name.
         public static let connectionFile = Code("connection_file")
+        /// Kernel isolation refused a launch: the user has no usable Unix account, or a directory is unsafe.
+        public static let isolation = Code("isolation")
     }
 
     /// What kind of failure this is.

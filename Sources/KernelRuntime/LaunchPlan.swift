@@ -1,3 +1,5 @@
+import EventLoop
+
 /// Everything needed to start one kernel process: the resolved executable, the templated argv and the envp.
 ///
 /// Pure: built from a spec, a connection-file path and a `KernelEnvironment`, with file checks injected, so
@@ -15,6 +17,9 @@ public struct LaunchPlan: Sendable, Equatable {
     public let arguments: [String]
     /// The kernel's environment variables.
     public let environment: [String: String]
+    /// The account and process attributes the child takes before exec (kernel isolation), or nil to inherit
+    /// the gateway's.
+    public let identity: ProcessIdentity?
 
     /// The environment as sorted `NAME=value` strings.
     public var envp: [String] {
@@ -22,10 +27,12 @@ public struct LaunchPlan: Sendable, Equatable {
     }
 
     /// Creates a plan from explicit parts (tests, and callers that resolved the program themselves).
-    public init(executablePath: String, arguments: [String], environment: [String: String]) {
+    public init(executablePath: String, arguments: [String], environment: [String: String],
+                identity: ProcessIdentity? = nil) {
         self.executablePath = executablePath
         self.arguments = arguments
         self.environment = environment
+        self.identity = identity
     }
 
     /// Builds the launch plan of `spec`.

@@ -2,12 +2,13 @@ import Authorization
 import Foundation
 import Glibc
 
-/// `kernel-gateway users add NAME --role ROLE --file FILE` (prints only the new token), `users remove NAME
+/// `kernel-gateway users add NAME --role ROLE [--unix-user ACCOUNT] --file FILE` (prints only the new token), `users remove NAME
 /// --file FILE`, `users list --file FILE`. Tokens are stored only as hashes; the file is written atomically with
 /// mode 0600.
 enum UsersCommand {
     static let usage = """
-        usage: kernel-gateway users add NAME --role ROLE [--role ROLE...] --file FILE   (prints the new token)
+        usage: kernel-gateway users add NAME --role ROLE [--role ROLE...] [--unix-user ACCOUNT] --file FILE
+                 (prints the new token; --unix-user names the account its kernels run as under kernel isolation)
                kernel-gateway users remove NAME --file FILE
                kernel-gateway users list --file FILE
 
@@ -18,12 +19,16 @@ enum UsersCommand {
         var name: String?
         var roles: [String] = []
         var file: String?
+        var unixUser: String?
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
             case "--role":
                 guard i + 1 < arguments.count else { return fail("--role needs a value") }
                 roles.append(arguments[i + 1]); i += 2
+            case "--unix-user":
+                guard i + 1 < arguments.count else { return fail("--unix-user needs a value") }
+                unixUser = arguments[i + 1]; i += 2
             case "--file":
                 guard i + 1 < arguments.count else { return fail("--file needs a value") }
                 file = arguments[i + 1]; i += 2
@@ -48,7 +53,10 @@ enum UsersCommand {
             guard let name else { return fail("add needs a user name") }
             if roles.isEmpty { roles = ["user"] }
             let token: String
-            do { token = try store.upsertUser(username: name, roles: roles) } catch {
+            do {
+                token = try store.upsertUser(username: name, roles: roles)
+                if let unixUser { try store.setUnixUser(unixUser, for: name) }
+            } catch {
                 return fail("\(error)")
             }
             guard write(store, to: file) else { return fail("cannot write \(file): \(String(cString: strerror(errno)))") }
@@ -58,7 +66,9 @@ enum UsersCommand {
             guard store.removeUser(name) else { return fail("no user \(name) in \(file)") }
             guard write(store, to: file) else { return fail("cannot write \(file): \(String(cString: strerror(errno)))") }
         case "list":
-            for user in store.users { print("\(user.username)\t\(user.roles.joined(separator: ","))") }
+            for user in store.users {
+                print("\(user.username)\t\(user.roles.joined(separator: ","))" + (user.unixUser.map { "\t\($0)" } ?? ""))
+            }
         default:
             return fail("unknown verb \(verb)")
         }

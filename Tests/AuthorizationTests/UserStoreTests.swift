@@ -155,3 +155,27 @@ import Testing
         #expect(Policy.default.unknownRoles(in: store) == ["auditor", "gpu"])
     }
 }
+
+@Suite struct UnixUserFieldTests {
+    @Test func unixUserRoundTripsAndSurvivesTokenRotation() throws {
+        var store = UserStore()
+        _ = try store.upsertUser(username: "alice", roles: ["user"])
+        try store.setUnixUser("jk-alice", for: "alice")
+        _ = try store.rotateToken(for: "alice")
+        let reread = try UserStore(fileContents: store.fileContents())
+        #expect(reread.user(named: "alice")?.unixUser == "jk-alice")
+        #expect(String(decoding: store.fileContents(), as: UTF8.self).contains(#""unix_user": "jk-alice""#))
+        try store.setUnixUser(nil, for: "alice")
+        #expect(try UserStore(fileContents: store.fileContents()).user(named: "alice")?.unixUser == nil)
+    }
+
+    @Test func invalidAccountNamesAreRejected() throws {
+        var store = UserStore()
+        _ = try store.upsertUser(username: "alice", roles: ["user"])
+        #expect(throws: UserStoreError.self) { try store.setUnixUser("-oops", for: "alice") }
+        #expect(throws: UserStoreError.self) { try store.setUnixUser("a b", for: "alice") }
+        #expect(throws: UserStoreError.self) { try store.setUnixUser("x", for: "nobody-here") }
+        let file = #"{"version": 1, "users": [{"username": "a", "roles": ["user"], "unix_user": "../etc"}]}"#
+        #expect(throws: AuthorizationFileError.self) { try UserStore(fileContents: Array(file.utf8)) }
+    }
+}

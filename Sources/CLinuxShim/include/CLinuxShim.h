@@ -45,6 +45,9 @@ struct kg_spawn_identity {
     const char *cwd;
     /// Nonzero: PR_SET_NO_NEW_PRIVS before exec (setuid binaries and file capabilities no longer elevate).
     int no_new_privs;
+    /// Signals set to SIG_IGN (instead of the default) in the child; may be NULL when `ignored_count` is 0.
+    const int *ignored_signals;
+    int ignored_count;
 };
 
 /// The step of `kg_spawn` that failed, for error messages.
@@ -75,7 +78,8 @@ enum kg_spawn_step {
 ///
 /// `identity` NULL: posix_spawn, the child keeps the caller's credentials. Otherwise fork+execve, and the child
 /// (async-signal-safe calls only) also sets supplementary groups, gid, uid (real, effective and saved), checks the
-/// switch took effect, optionally sets no_new_privs, sets the umask and enters `cwd`, in that order.
+/// switch took effect (a non-root caller asking for its own uid and gid keeps its credentials: it could not call
+/// setgroups, and there is nothing to switch), ignores `ignored_signals`, optionally sets no_new_privs, sets the umask and enters `cwd`, in that order.
 ///
 /// Returns 0 and sets *pid once the child has reached execve (or was killed by a signal on the way, which its exit
 /// status then reports), or an errno value with *failed_step (when not NULL) naming the step; a child that failed
