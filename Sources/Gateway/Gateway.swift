@@ -94,7 +94,9 @@ public final class Gateway: Sendable {
         }
         for warning in configuration.isolationWarnings { logger.warning("\(warning)") }
         guard isolation.isolatesKernels else { return isolation }
-        for path in [configuration.usersFile, configuration.policyFile, configuration.configFile].compactMap({ $0 }) {
+        let gatewayFiles = [configuration.usersFile, configuration.policyFile, configuration.configFile,
+                            configuration.auditLog, runtimeDirectory]
+        for path in gatewayFiles.compactMap({ $0 }) {
             if let problem = KernelDirectories.privacyProblem(path) { throw GatewayError("kernel isolation: \(problem)") }
         }
         do {
