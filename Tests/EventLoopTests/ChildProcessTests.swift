@@ -191,6 +191,24 @@ private let nogroup: gid_t = 65534
         #expect(ignored.map { $0 & resetMask } == 0)
     }
 
+    @Test(.enabled(if: isRoot)) func ignoredSignalsStayIgnoredAcrossExec() async throws {
+        defer { loop.shutdown() }
+        let identity = ProcessIdentity(uid: nobody, gid: nogroup, ignoredSignals: [SIGINT, SIGTERM])
+        let status = try await run(["/bin/cat", "/proc/self/status"], as: identity)
+        let ignored = statusField(status, "SigIgn").flatMap { UInt64($0, radix: 16) } ?? 0
+        #expect(ignored & (1 << UInt64(SIGINT - 1)) != 0)
+        #expect(ignored & (1 << UInt64(SIGTERM - 1)) != 0)
+        #expect(ignored & (1 << UInt64(SIGHUP - 1)) == 0)
+    }
+
+    @Test func ownAccountNeedsNoPrivilegeToKeep() async throws {
+        defer { loop.shutdown() }
+        // What a non-root gateway asks for in sandbox mode: its own ids. No setgroups (which needs CAP_SETGID).
+        let identity = ProcessIdentity(uid: geteuid(), gid: getegid(), supplementaryGroups: [getegid()], umask: 0o077)
+        let output = try await run(["/bin/sh", "-c", "id -u; umask"], as: identity)
+        #expect(output == "\(geteuid())\n0077\n")
+    }
+
     @Test(.enabled(if: isRoot)) func noNewPrivilegesIsSetWhenAsked() async throws {
         defer { loop.shutdown() }
         let identity = ProcessIdentity(uid: nobody, gid: nogroup, noNewPrivileges: true)
