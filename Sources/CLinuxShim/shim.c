@@ -8,6 +8,9 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -53,6 +56,8 @@ int kg_signalfd_read(int fd) {
     if (n != (ssize_t)sizeof info) return -1;
     return (int)info.ssi_signo;
 }
+
+int kg_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int kg_accept4(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
@@ -196,6 +201,20 @@ static void child_start(const char *path, char *const argv[], char *const envp[]
     if (out_fd >= 0 && child_dup_to(out_fd, 1) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDOUT, errno);
     if (err_fd >= 0 && child_dup_to(err_fd, 2) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDERR, errno);
     if (child_close_above_stdio(status_fd, fd_limit) != 0) child_fail(status_fd, KG_SPAWN_STEP_CLOSE_FDS, errno);
+
+    if (id->new_network_namespace) {
+        if (unshare(CLONE_NEWNET) != 0) child_fail(status_fd, KG_SPAWN_STEP_NETNS, errno);
+        /* A new namespace's loopback is down; programs (ipykernel's fork pipe) expect 127.0.0.1 to work. */
+        int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sock < 0) child_fail(status_fd, KG_SPAWN_STEP_NETNS, errno);
+        struct ifreq request;
+        memset(&request, 0, sizeof request);
+        memcpy(request.ifr_name, "lo", 3);
+        if (ioctl(sock, SIOCGIFFLAGS, &request) != 0) child_fail(status_fd, KG_SPAWN_STEP_NETNS, errno);
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(sock, SIOCSIFFLAGS, &request) != 0) child_fail(status_fd, KG_SPAWN_STEP_NETNS, errno);
+        close(sock);
+    }
 
     /* Groups first and uid last: each earlier step needs the privilege the uid switch gives up. A non-root caller
        that asks for its own ids has nothing to switch (and could not call setgroups). */
@@ -341,6 +360,7 @@ const char *kg_spawn_step_name(enum kg_spawn_step step) {
     case KG_SPAWN_STEP_STDOUT: return "dup2 stdout";
     case KG_SPAWN_STEP_STDERR: return "dup2 stderr";
     case KG_SPAWN_STEP_CLOSE_FDS: return "close descriptors";
+    case KG_SPAWN_STEP_NETNS: return "new network namespace";
     case KG_SPAWN_STEP_SETGROUPS: return "setgroups";
     case KG_SPAWN_STEP_SETRESGID: return "setresgid";
     case KG_SPAWN_STEP_SETRESUID: return "setresuid";

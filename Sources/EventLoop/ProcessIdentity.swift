@@ -30,12 +30,17 @@ public struct ProcessIdentity: Sendable, Equatable {
     /// Signals the child starts with ignored (inherited across exec) instead of at their defaults: for a wrapper
     /// such as bubblewrap that must survive a SIGINT meant for the program it runs.
     public var ignoredSignals: [Int32]
+    /// Starts the child in a new network namespace with only its own loopback (needs root): it can reach no
+    /// network and no loopback port of the host.
+    public var newNetworkNamespace: Bool
 
     public init(
         uid: uid_t, gid: gid_t, supplementaryGroups: [gid_t] = [], umask: mode_t = 0o022,
-        workingDirectory: String? = nil, noNewPrivileges: Bool = true, ignoredSignals: [Int32] = []
+        workingDirectory: String? = nil, noNewPrivileges: Bool = true, ignoredSignals: [Int32] = [],
+        newNetworkNamespace: Bool = false
     ) {
         self.ignoredSignals = ignoredSignals
+        self.newNetworkNamespace = newNetworkNamespace
         self.uid = uid
         self.gid = gid
         self.supplementaryGroups = supplementaryGroups
@@ -64,7 +69,8 @@ extension ProcessIdentity {
                         // Out-of-range counts are left for the kernel to refuse (EINVAL above NGROUPS_MAX).
                         group_count: Int32(clamping: groups.count),
                         umask: umask, cwd: cwd, no_new_privs: noNewPrivileges ? 1 : 0,
-                        ignored_signals: ignored.baseAddress, ignored_count: Int32(clamping: ignored.count))
+                        ignored_signals: ignored.baseAddress, ignored_count: Int32(clamping: ignored.count),
+                        new_network_namespace: newNetworkNamespace ? 1 : 0)
                     return withUnsafePointer(to: &identity) { body($0) }
                 }
             }

@@ -43,7 +43,7 @@ extension GatewayConfiguration {
         .init(flag: "--unix-uid-range", env: "KG_UNIX_UID_RANGE", key: "unix_uid_range", kind: .string, help: "MIN-MAX: uids of accounts that may run kernels (default 1000-59999; uid 0 never).") { $0.unixUIDRange = try uidRange($1) },
         .init(flag: "--kernel-home-root", env: "KG_KERNEL_HOME_ROOT", key: "kernel_home_root", kind: .string, help: "Per-user kernel homes are DIR/<username> (default: the account's home for unix-user, /var/lib/kernel-gateway/homes for sandbox).") { $0.kernelHomeRoot = try absolutePath($1) },
         .init(flag: "--kernel-dir-root", env: "KG_KERNEL_DIR_ROOT", key: "kernel_dir_root", kind: .string, help: "Per-kernel private directories (connection file, ipc sockets) are DIR/<kernel id> (default /run/kernel-gateway/kernels as root).") { $0.kernelDirRoot = try absolutePath($1) },
-        .init(flag: "--kernel-network", env: "KG_KERNEL_NETWORK", key: "kernel_network", kind: .string, help: "none or host: whether sandboxed kernels get the host's network (default none).") {
+        .init(flag: "--kernel-network", env: "KG_KERNEL_NETWORK", key: "kernel_network", kind: .string, help: "none or host: whether isolated kernels get the host's network (default none: a namespace with only its own loopback).") {
             guard let network = KernelIsolation.Network(rawValue: $1.lowercased()) else {
                 throw Error("'\($1)' is not one of none, host")
             }

@@ -1,4 +1,8 @@
+import CLinuxShim
 import EventLoop
+#if canImport(Glibc)
+import Glibc
+#endif
 import JupyterProtocol
 import Logging
 
@@ -284,14 +288,18 @@ public actor Kernel {
     }
 
     private func spawn(_ generation: UInt64) {
+        var output: (read: Int32, write: Int32) = (-1, -1)
+        defer { if output.write >= 0 { close(output.write) } }
         do {
             if sockets == nil {
                 let created = try KernelSockets(context: context, info: info, identity: Array(sessionID.utf8))
                 sockets = created
                 try registerSockets(created)
             }
+            output = try openOutputPipe()
             process = try ChildProcess(path: plan.executablePath, arguments: plan.arguments,
-                                       environment: plan.envp, loop: loop, identity: plan.identity) { [self] status in
+                                       environment: plan.envp, loop: loop, standardOutput: output.write,
+                                       standardError: output.write, identity: plan.identity) { [self] status in
                 self.assumeIsolated { kernel in
                     kernel.logger.info("kernel process ended", metadata: ["status": "\(status)"])
                     let exit: KernelLifecycle.ExitStatus
@@ -303,10 +311,38 @@ public actor Kernel {
                 }
             }
             logger.info("kernel process started", metadata: ["pid": "\(process?.pid ?? 0)", "kernel_name": spec.name])
+            watchOutput(output.read)
+            output.read = -1
             pendingEvents.append(.launched(generation: generation))
         } catch {
+            if output.read >= 0 { close(output.read) }
             logger.error("kernel process could not start", metadata: ["error": "\(error)"])
             pendingEvents.append(.spawnFailed(generation: generation, reason: "\(error)"))
+        }
+    }
+
+    /// A pipe for the kernel's stdout and stderr (both ends close-on-exec; the spawn dup2s the write end onto 1
+    /// and 2). Only the gateway's read end is non-blocking: the kernel's writes block like writes to a terminal.
+    private func openOutputPipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard kg_pipe_cloexec(&fds) == 0 else { throw SystemError("pipe2") }
+        guard kg_set_nonblocking(fds[0]) == 0 else {
+            let error = SystemError("fcntl O_NONBLOCK")
+            close(fds[0])
+            close(fds[1])
+            throw error
+        }
+        return (fds[0], fds[1])
+    }
+
+    /// Logs what the kernel writes, line by line, as escaped `kernel output` records (see `KernelOutputLines`),
+    /// until every writer (the kernel and whatever it started) has closed the pipe.
+    private func watchOutput(_ fd: Int32) {
+        let reader = KernelOutputReader(fd: fd, loop: loop, logger: logger)
+        do {
+            try loop.register(fd: fd, events: EventLoop.readable) { _ in reader.drain() }
+        } catch {
+            close(fd)
         }
     }
 

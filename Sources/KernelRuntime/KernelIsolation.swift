@@ -18,11 +18,12 @@ public struct KernelIsolation: Sendable, Equatable {
         case sandbox
     }
 
-    /// Whether a sandboxed kernel has a network.
+    /// Whether an isolated kernel has a network (`--kernel-network`; both isolated modes).
     public enum Network: String, Sendable, CaseIterable {
-        /// A network namespace with only a loopback interface of its own.
+        /// A network namespace with only a loopback interface of its own: no network, and no loopback port of
+        /// the host or of another kernel (ipykernel binds one even with ipc transport) is reachable.
         case none
-        /// The host's network (the kernel can reach whatever the machine can).
+        /// The host's network (the kernel can reach whatever the machine can, other kernels' loopback ports too).
         case host
     }
 

@@ -34,10 +34,13 @@ final class KernelSockets {
             }
             try iopub.setOption(ZMQ_RCVHWM, 100_000)
             // The sockets connect before the kernel has bound its ports; libzmq's default 100 ms reconnect interval
-            // then adds 100-200 ms to every kernel start (measured with gateway-bench load --mode start).
+            // then adds 100-200 ms to every kernel start (measured with gateway-bench load --mode start). The
+            // back-off is capped at 10 ms: with the default doubling, a kernel that binds a few ms late (bubblewrap
+            // adds ~5 ms) waited for the attempt at ~41 ms instead of ~19 ms (BENCHMARKS.md section 4). While a
+            // kernel is down this costs one failed connect per socket every 10 ms.
             for socket in [shell, control, stdin, iopub, heartbeat] {
                 try socket.setOption(ZMQ_RECONNECT_IVL, 5)
-                try socket.setOption(ZMQ_RECONNECT_IVL_MAX, 100)
+                try socket.setOption(ZMQ_RECONNECT_IVL_MAX, 10)
             }
             try shell.connect(info.endpoint(for: .shell))
             try control.connect(info.endpoint(for: .control))

@@ -7,7 +7,8 @@ extension LaunchPlan {
     /// This plan as it runs under `isolation` for a kernel owned by `account`.
     ///
     /// Pure. The process runs as the account (groups, gid, uid, no new privileges, umask 077), starts in `home`
-    /// with `HOME`, `USER` and `LOGNAME` naming it; in `sandbox` mode the executable becomes bubblewrap (see
+    /// with `HOME`, `USER` and `LOGNAME` naming it, in a network namespace of its own unless the isolation's
+    /// network is `host`; in `sandbox` mode the executable becomes bubblewrap (see
     /// `SandboxCommand`), which the gateway starts with SIGINT and SIGTERM ignored. In `none` mode the plan is
     /// returned unchanged.
     public func isolated(_ isolation: KernelIsolation, account: UnixAccount, home: String, kernelDirectory: String,
@@ -28,9 +29,11 @@ extension LaunchPlan {
             argv = command.arguments
             ignored = [SIGINT, SIGTERM]
         }
+        // bubblewrap makes its own network namespace; a plain unix-user kernel gets one from the spawn.
         let identity = ProcessIdentity(uid: account.uid, gid: account.gid, supplementaryGroups: account.groups,
                                        umask: 0o077, workingDirectory: home, noNewPrivileges: true,
-                                       ignoredSignals: ignored)
+                                       ignoredSignals: ignored,
+                                       newNetworkNamespace: isolation.mode == .unixUser && isolation.network == .none)
         return LaunchPlan(executablePath: executable, arguments: argv, environment: environment, identity: identity)
     }
 }

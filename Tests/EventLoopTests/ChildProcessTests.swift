@@ -201,6 +201,20 @@ private let nogroup: gid_t = 65534
         #expect(ignored & (1 << UInt64(SIGHUP - 1)) == 0)
     }
 
+    @Test(.enabled(if: isRoot)) func newNetworkNamespaceHasOnlyAnUpLoopback() async throws {
+        defer { loop.shutdown() }
+        let identity = ProcessIdentity(uid: nobody, gid: nogroup, newNetworkNamespace: true)
+        let interfaces = try await run(["/bin/cat", "/proc/net/dev"], as: identity)
+            .split(separator: "\n").dropFirst(2).compactMap { $0.split(separator: ":").first.map { String($0.filter { $0 != " " }) } }
+        #expect(interfaces == ["lo"])
+        let flags = try await run(["/bin/cat", "/sys/class/net/lo/operstate", "/sys/class/net/lo/flags"], as: identity)
+        // IFF_UP is bit 0 of the flags word.
+        let word = flags.split(separator: "\n").last.flatMap { UInt32($0.dropFirst(2), radix: 16) } ?? 0
+        #expect(word & 1 == 1)
+        let host = try await run(["/bin/cat", "/proc/net/dev"], as: ProcessIdentity(uid: nobody, gid: nogroup))
+        #expect(host.split(separator: "\n").count > 3, "the host has interfaces besides lo")
+    }
+
     @Test func ownAccountNeedsNoPrivilegeToKeep() async throws {
         defer { loop.shutdown() }
         // What a non-root gateway asks for in sandbox mode: its own ids. No setgroups (which needs CAP_SETGID).

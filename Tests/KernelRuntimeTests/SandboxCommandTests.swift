@@ -102,11 +102,16 @@ import Testing
         #expect(user.identity?.umask == 0o077 && user.identity?.noNewPrivileges == true)
         #expect(user.identity?.workingDirectory == "/home/jk-alice")
         #expect(user.identity?.ignoredSignals == [])
+        #expect(user.identity?.newNetworkNamespace == true)
+        let networked = plan.isolated(KernelIsolation(mode: .unixUser, network: .host), account: account, home: "/h",
+                                      kernelDirectory: "/k", resourceDirectory: "/s", hostPath: { Self.host[$0] })
+        #expect(networked.identity?.newNetworkNamespace == false)
         let sandboxed = plan.isolated(KernelIsolation(mode: .sandbox, bubblewrapPath: "/usr/bin/bwrap"), account: account,
                                       home: "/h", kernelDirectory: "/k", resourceDirectory: "/s", hostPath: { Self.host[$0] })
         #expect(sandboxed.executablePath == "/usr/bin/bwrap")
         #expect(sandboxed.arguments.last == "c.json")
         #expect(sandboxed.identity?.uid == 1001)
         #expect(sandboxed.identity?.ignoredSignals.isEmpty == false)
+        #expect(sandboxed.identity?.newNetworkNamespace == false, "bubblewrap unshares the network itself")
     }
 }

@@ -673,14 +673,11 @@ def test_bob_cannot_connect_to_alice_channels(world):
 
 def test_bob_cannot_inject_into_alice_output(world, request):
     """ipykernel binds its IOPub fork pipe (a PULL socket) on a loopback TCP port whatever the transport. Bob
-    pushes forged output at every TCP port of the gateway's process tree he can see. ipykernel drops it (no
-    secret prefix) but prints "Bad pipe message: <the frames>" to its stderr, which it forwards to its iopub: to
-    alice's notebook. Only a network namespace (sandbox) keeps bob away from that port."""
+    pushes forged output at every TCP port of the gateway's process tree he can see. ipykernel would drop it (no
+    secret prefix) but print "Bad pipe message: <the frames>" to its stderr, which it forwards to its iopub: to
+    alice's notebook. Every isolated kernel has its own network namespace (--kernel-network none, the default),
+    so bob cannot reach that port."""
     w = world
-    if w.mode == "unix-user":
-        request.applymarker(pytest.mark.xfail(
-            reason="unix-user: kernels share the host network, so bob reaches ipykernel's loopback fork-pipe port "
-                   "and his bytes appear in alice's output as a 'Bad pipe message' stderr stream", strict=False))
     forged = "FORGED-" + secrets.token_hex(8)
     r = run_json(w.b, ATTACK_PIPE_CODE, knowledge(w, forged=forged, gateway_tree_ports=gateway_tree_ports(w)))
     print(f"[{w.mode}] bob's pushes: {r['pushed']}")
@@ -752,20 +749,20 @@ def test_bob_cannot_touch_gateway_files_or_signal_gateway(world):
 
 
 def test_bob_cannot_forge_gateway_log_lines(world, request):
-    """A kernel's stdout and stderr are the gateway's own (inherited): bob's code writes a line that looks
-    exactly like one of the gateway's JSON log lines into the gateway's log."""
+    """Bob's code writes a line that looks exactly like one of the gateway's JSON log lines to his kernel's
+    stdout and stderr. Kernels write into a pipe the gateway reads: the line reaches the log only escaped, as
+    the `line` of a `kernel output` record."""
     w = world
-    request.applymarker(pytest.mark.xfail(
-        reason="kernels inherit the gateway's stdout/stderr, so kernel code can append arbitrary lines (forged "
-               "JSON log records) to the gateway's log stream (a residual risk in docs/authorization.md)",
-        strict=False))
     forged = {"ts": "2026-01-01T00:00:00.000Z", "level": "info", "logger": "gateway",
               "msg": "reloaded users and policy", "forged_by": "bob-" + secrets.token_hex(4)}
     line = json.dumps(forged, separators=(",", ":"))
     r = run_json(w.b, ATTACK_LOG_CODE, {"line": line})
     print(f"[{w.mode}] bob's writes to his original stdout/stderr: {r['fds']}")
     time.sleep(0.3)
-    assert line not in w.gw.log_text()
+    log = w.gw.log_text()
+    assert line not in log
+    records = [json.loads(l) for l in log.splitlines() if l.startswith("{")]
+    assert any(r.get("msg") == "kernel output" and r.get("line") == line for r in records), "bob's line not logged"
 
 
 # --- e. IPython history -------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ int kg_signalfd_block(const int *signals, int count);
 int kg_signalfd_read(int fd);
 
 int kg_accept4(int fd);
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start. Returns 0 or -1/errno.
+int kg_pipe_cloexec(int fds[2]);
 int kg_set_nonblocking(int fd);
 int kg_set_nodelay(int fd);
 
@@ -48,6 +50,9 @@ struct kg_spawn_identity {
     /// Signals set to SIG_IGN (instead of the default) in the child; may be NULL when `ignored_count` is 0.
     const int *ignored_signals;
     int ignored_count;
+    /// Nonzero: a new network namespace with only its own loopback interface (up), made before the uid switch
+    /// (it needs CAP_SYS_ADMIN and CAP_NET_ADMIN).
+    int new_network_namespace;
 };
 
 /// The step of `kg_spawn` that failed, for error messages.
@@ -63,6 +68,7 @@ enum kg_spawn_step {
     KG_SPAWN_STEP_STDOUT,        ///< dup2(out_fd, 1)
     KG_SPAWN_STEP_STDERR,        ///< dup2(err_fd, 2)
     KG_SPAWN_STEP_CLOSE_FDS,     ///< closing descriptors above 2
+    KG_SPAWN_STEP_NETNS,         ///< unshare(CLONE_NEWNET) or bringing its loopback up
     KG_SPAWN_STEP_SETGROUPS,
     KG_SPAWN_STEP_SETRESGID,
     KG_SPAWN_STEP_SETRESUID,
