@@ -25,6 +25,8 @@ struct LoadOptions: Sendable {
     var json = false
     var mode = Mode.requests
     var users = 1
+    /// `--mode start`: kernels started one at a time (each deleted before the next) for the single-start baseline.
+    var singleStarts = 3
     var direct = false
     var code = "1"
     var rounds = 200
@@ -42,13 +44,14 @@ struct LoadOptions: Sendable {
                                   [--inflight P] (--seconds S | --messages N) [--msg kernel_info|execute]
                                   [--protocol json|v1] [--server-pid PID] [--json] [--loops L] [--label TEXT]
                gateway-bench load --mode fanout --clients M [--rounds R] ...
-               gateway-bench load --mode start --users U ...
+               gateway-bench load --mode start --users U [--single-starts N] ...
                gateway-bench load --mode connections --clients N [--kernels K] ...
                gateway-bench load --mode stream [--stream-count N] [--stream-size BYTES] ...
                gateway-bench load --direct [--echo-kernel PATH] [--clients C] [--inflight P] (--seconds S | --messages N)
                gateway-bench load --self-test
         Every mode starts its own kernels over REST and deletes them at the end. --server-pid adds the server's CPU
-        seconds per bridged WebSocket message and its RSS. --code sets the execute_request code (default "1").
+        seconds per bridged WebSocket message and its RSS (in the requests mode also its kernels' CPU, and server +
+        kernels CPU per request). --code sets the execute_request code (default "1").
 
         """
 
@@ -108,6 +111,7 @@ struct LoadOptions: Sendable {
                 guard let m = Mode(rawValue: text) else { throw ParseError(message: "--mode must be requests, fanout, start, connections or stream") }
                 o.mode = m
             case "--users": o.users = try int(1...100_000)
+            case "--single-starts": o.singleStarts = try int(1...100_000)
             case "--direct": o.direct = true
             case "--code": o.code = try value()
             case "--rounds": o.rounds = try int(1...10_000_000)

@@ -48,6 +48,7 @@ enum RequestsLoad {
         let t0 = measureFixedDuration ? Monotonic.now : begun
         let s0 = control.snapshot
         let server0 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
+        let kernels0 = o.serverPID.map { ProcessTree.descendantCPU(of: $0) }
         let cpu0 = ProcessStats.selfCPUSeconds()
         let sampler = RSSSampler(pid: o.serverPID)
         var timedOut = false
@@ -63,6 +64,7 @@ enum RequestsLoad {
         let t1 = Monotonic.now
         let s1 = control.snapshot
         let server1 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
+        let kernels1 = o.serverPID.map { ProcessTree.descendantCPU(of: $0) }
         let cpu1 = ProcessStats.selfCPUSeconds()
         let peak = sampler?.stop().peakKiB ?? 0
         // Let outstanding requests finish (not counted), then call what is left unfinished.
@@ -88,6 +90,14 @@ enum RequestsLoad {
         report.errorLine(errors, sample: sampleError)
         report.line("client CPU: \(round3(cpu1 - cpu0)) s")
         report.addServer(before: server0, after: server1, bridged: wsMessages, peakSampledKiB: peak)
+        if let server0, let server1, let kernels0, let kernels1, requests > 0 {
+            // The server's descendants: its kernels (and bubblewrap around them in sandbox mode).
+            let kernelCPU = ProcessTree.cpuBetween(kernels0, kernels1)
+            let perRequest = (server1.cpuSeconds - server0.cpuSeconds + kernelCPU) / Double(requests) * 1e6
+            report.set("kernel_cpu_s", round3(kernelCPU))
+            report.set("server_kernel_cpu_us_per_request", round3(perRequest))
+            report.line("kernel CPU: \(round3(kernelCPU)) s; server + kernels: \(round3(perRequest)) µs per request")
+        }
         return report
     }
 }

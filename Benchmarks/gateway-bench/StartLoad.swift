@@ -2,10 +2,11 @@ import EventLoop
 import Foundation
 import Synchronization
 
-/// `--mode start --users U`: first `--single-starts`-style baseline (3 kernels started one at a time, each
-/// deleted before the next), then U threads that each start one kernel at the same instant (user i uses token
-/// i mod the tokens given). Reports the start latency distribution (POST until the response), errors, and p99
-/// relative to the single-start median. Every kernel is deleted at the end.
+/// `--mode start --users U`: first a single-start baseline (`--single-starts N` kernels, default 3, started one
+/// at a time, each deleted before the next), then U threads that each start one kernel at the same instant (user
+/// i uses token i mod the tokens given). Reports the start latency distribution (POST until the response), errors,
+/// and p99 relative to the single-start median; with `--server-pid`, the server's CPU per single start and delete.
+/// Every kernel is deleted at the end.
 enum StartLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
@@ -16,7 +17,8 @@ enum StartLoad {
 
         var singles: [UInt64] = []
         var errors: [String] = []
-        for i in 0..<3 {
+        let singleServer0 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
+        for i in 0..<o.singleStarts {
             do throws(BlockingHTTPClient.Failure) {
                 let k = try KernelREST.start(url, name: o.kernelName, token: o.token(i))
                 singles.append(k.latency)
@@ -25,6 +27,7 @@ enum StartLoad {
                 errors.append(error.message)
             }
         }
+        let singleServer1 = o.serverPID.flatMap { ProcessStats.read(pid: $0) }
         let single = LatencySummary(nanoseconds: singles)
 
         let gate = StartGate(count: o.users)
@@ -63,7 +66,12 @@ enum StartLoad {
         let ratio = single.p50 > 0 ? concurrent.p99 / single.p50 : 0
         report.set("p99_over_single", round3(ratio))
         report.setErrors(errors.count, sample: errors.first)
-        report.line("single start (3, sequential): \(single.text)")
+        report.line("single start (\(o.singleStarts), sequential): \(single.text)")
+        if let singleServer0, let singleServer1, !singles.isEmpty {
+            let perStart = (singleServer1.cpuSeconds - singleServer0.cpuSeconds) / Double(singles.count) * 1000
+            report.set("single_start_server_cpu_ms", round3(perStart))
+            report.line("server CPU per single start and delete: \(round3(perStart)) ms")
+        }
         report.line("\(o.users) concurrent starts: \(concurrent.text); all done in \(round3(wall)) s")
         report.line("p99 / single-start median = \(round3(ratio)); \(latencies.count) started, deleted in \(round3(deleteSeconds)) s")
         report.errorLine(errors.count, sample: errors.first)
