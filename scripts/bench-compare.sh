@@ -35,20 +35,9 @@ TOKEN=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 # 10,000 WebSockets need descriptors in the servers (inherited) and in the client.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-  # Kernels a server failed to stop: only those whose connection file is in our own work directory.
-  for pid in $(pgrep -f -- "$WORK/" || true); do
-    [ "$pid" != "$$" ] && kill -KILL "$pid" 2>/dev/null || true
-  done
-}
+# shellcheck source=scripts/bench-servers.sh
+. "$(dirname "$0")/bench-servers.sh"
+stop_server() { stop_server_process; }
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 

@@ -59,22 +59,13 @@ chmod 711 "$WORK"
 PREFIX="kgbi$$-"                 # gateway user `admin` (shared token) -> account kgbi<pid>-admin
 ACCOUNT=${PREFIX}admin
 ACCOUNT_CREATED=0
-SERVER_PID=""
 FAILED=0
 
+# shellcheck source=scripts/bench-servers.sh
+. "$(dirname "$0")/bench-servers.sh"
 stop_server() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-  # Kernels a gateway failed to stop: mode none's have their connection file in our work directory; the
-  # other modes' run as our throw-away account.
-  for pid in $(pgrep -f -- "$WORK/" || true); do
-    [ "$pid" != "$$" ] && kill -KILL "$pid" 2>/dev/null || true
-  done
+  # Mode none's kernels have their connection file in $WORK; the other modes' run as our throw-away account.
+  stop_server_process
   if [ $ACCOUNT_CREATED = 1 ]; then
     for pid in $(pgrep -u "$ACCOUNT" || true); do kill -KILL "$pid" 2>/dev/null || true; done
   fi

@@ -47,14 +47,21 @@ enum FileSystem {
     static func listDirectory(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
+        return entryNames(dir, limit: Int.max).sorted()
+    }
+
+    /// The names read from an open directory stream, excluding `.` and `..`, in directory order; stops after
+    /// `limit + 1` names (so a caller can tell that there were more than `limit`).
+    static func entryNames(_ dir: OpaquePointer, limit: Int) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
                 pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
             }
             if name != "." && name != ".." { names.append(name) }
+            if names.count > limit { break }
         }
-        return names.sorted()
+        return names
     }
 
     /// Reads a whole regular file of at most `maxBytes`. Throws `.fileUnreadable` naming `path`.

@@ -103,14 +103,7 @@ public enum KernelDirectories {
             return false
         }
         defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-            if names.count > budget { break }
-        }
+        let names = FileSystem.entryNames(dir, limit: budget)
         var complete = true
         for name in names {
             guard budget > 0 else { return false }
