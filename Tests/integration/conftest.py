@@ -364,6 +364,8 @@ class MultiUserGateway(Gateway):
             self.policy_file = workdir / "policy.json"
             self.policy_file.write_text(json.dumps(policy))
             args += ["--policy-file", str(self.policy_file)]
+        # Kernels run as the gateway's own user here; the gateway refuses a users file then unless told it is meant.
+        args += ["--allow-shared-kernel-user"]
         super().__init__(extra_args=args + list(extra_args), token=None)
 
     def user(self, name):
