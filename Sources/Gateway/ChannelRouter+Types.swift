@@ -6,11 +6,13 @@ extension ChannelRouter {
     /// Identifies one WebSocket connection (the gateway numbers them at the upgrade; never reused).
     package typealias ConnectionID = UInt64
 
-    /// The router's own number for a session, given when the session is created and never reused, so a pending
-    /// request can only ever route to the session that sent it (not to a later session with the same key).
+    /// The router's name for a session: where it is stored, and a serial number given when the session is created
+    /// and never reused, so a pending request can only ever route to the session that sent it (not to a later
+    /// session in the same slot or with the same key).
     package struct SessionHandle: Hashable, Sendable, CustomStringConvertible {
-        package let rawValue: UInt64
-        package var description: String { "session#\(rawValue)" }
+        package let slot: Int
+        package let serial: UInt64
+        package var description: String { "session#\(serial)@\(slot)" }
     }
 
     /// Limits in force. The defaults are the gateway's (docs/operations.md).
@@ -73,25 +75,47 @@ extension ChannelRouter {
         let remoteAddress: String?
     }
 
-    /// One session: served by a connection, or parked (no connection, collecting a replay buffer).
+    /// One session as the router's queries show it: served by a connection, or parked (no connection, collecting
+    /// a replay buffer). Stored as a `SessionState` and a `SessionRecord` in the same slot.
     struct Session: Sendable {
         let handle: SessionHandle
         let key: SessionKey
-        var connectionID: ConnectionID?
+        let connectionID: ConnectionID?
         /// The format of the last connection; replay entries are stored in it.
-        var format: WebSocketSubprotocol
+        let format: WebSocketSubprotocol
         /// Kept only while parked.
-        var replay: ReplayBuffer?
+        let replay: ReplayBuffer?
         /// Monotonic nanoseconds when it was parked.
-        var parkedAt: UInt64 = 0
+        let parkedAt: UInt64
         /// The session's user's channel permissions, so a parked session collects output only while that user
         /// may still read the kernel.
-        var permissions: ChannelPermissionCache
+        let permissions: ChannelPermissionCache
         /// Requests forwarded for this session and not answered yet: per session, not per connection, so
         /// reconnecting does not reset the bound.
-        var outstanding = 0
+        let outstanding: Int
 
         var isParked: Bool { connectionID == nil }
+    }
+
+    /// The part of a session slot every message reads or writes: plain values, copied without reference counting.
+    struct SessionState: Sendable {
+        /// The live session's `SessionHandle.serial`; 0 for a free slot.
+        var serial: UInt64 = 0
+        var connectionID: ConnectionID?
+        var format: WebSocketSubprotocol = .legacy
+        var outstanding = 0
+
+        var isLive: Bool { serial != 0 }
+        var isParked: Bool { serial != 0 && connectionID == nil }
+    }
+
+    /// The rest of a live session.
+    struct SessionRecord: Sendable {
+        let handle: SessionHandle
+        let key: SessionKey
+        var replay: ReplayBuffer?
+        var parkedAt: UInt64 = 0
+        var permissions: ChannelPermissionCache
     }
 
     /// A connection to send something to, in its format.

@@ -39,12 +39,21 @@ package struct ChannelRouter: Sendable {
     /// Set by `close`; then every connect is refused and nothing is parked.
     package private(set) var isClosed = false
 
-    private var connections: [ConnectionID: Connection] = [:]
-    private var sessions: [SessionHandle: Session] = [:]
+    // Records live in arrays, which the hot path reads and updates in place (a dictionary's values would be
+    // copied whole on every read); small dictionaries map ids and keys to positions.
+    /// Open connections, in no particular order; `connectionIndex` gives each one's position.
+    private var connectionTable: [Connection] = []
+    private var connectionIndex: [ConnectionID: Int] = [:]
+    /// Sessions by `SessionHandle.slot`, in two parallel arrays: what every message touches (plain values) and
+    /// the rest. Free slots have serial 0 and a nil record, and are listed in `freeSessionSlots`.
+    private var sessionState: [SessionState] = []
+    private var sessionRecords: [SessionRecord?] = []
+    private var freeSessionSlots: [Int] = []
+    private var sessionCount = 0
     private var sessionsByKey: [SessionKey: SessionHandle] = [:]
     /// Requests forwarded and not answered yet: request `msg_id` → the session that sent it.
     private var pending: [String: SessionHandle] = [:]
-    private var lastSessionNumber: UInt64 = 0
+    private var lastSessionSerial: UInt64 = 0
 
     package init(kernelID: String, configuration: Configuration = Configuration()) {
         self.kernelID = kernelID
@@ -54,27 +63,35 @@ package struct ChannelRouter: Sendable {
     // MARK: - Queries
 
     /// Connections open now.
-    package var connectionCount: Int { connections.count }
+    package var connectionCount: Int { connectionTable.count }
 
     /// The wire format of connection `id`, or nil when it is not (or no longer) connected.
-    package func format(of id: ConnectionID) -> WebSocketSubprotocol? { connections[id]?.format }
+    package func format(of id: ConnectionID) -> WebSocketSubprotocol? {
+        connectionIndex[id].map { connectionTable[$0].format }
+    }
 
     /// Bytes held in parked sessions' replay buffers.
-    package var replayBufferedBytes: Int { sessions.values.reduce(0) { $0 + ($1.replay?.bytes ?? 0) } }
+    package var replayBufferedBytes: Int { sessionRecords.reduce(0) { $0 + ($1?.replay?.bytes ?? 0) } }
 
     /// The record of connection `id`.
-    func connection(_ id: ConnectionID) -> Connection? { connections[id] }
+    func connection(_ id: ConnectionID) -> Connection? { connectionIndex[id].map { connectionTable[$0] } }
 
     /// The session of `username` with `sessionID`, if the router has one.
     func session(username: String, sessionID: String) -> Session? {
-        sessionsByKey[SessionKey(username: username, sessionID: sessionID)].flatMap { sessions[$0] }
+        sessionsByKey[SessionKey(username: username, sessionID: sessionID)].flatMap { session($0) }
     }
 
     /// The session with `handle`, if the router still has it.
-    func session(_ handle: SessionHandle) -> Session? { sessions[handle] }
+    func session(_ handle: SessionHandle) -> Session? {
+        guard let s = slot(of: handle), let record = sessionRecords[s] else { return nil }
+        let state = sessionState[s]
+        return Session(handle: handle, key: record.key, connectionID: state.connectionID, format: state.format,
+                       replay: record.replay, parkedAt: record.parkedAt, permissions: record.permissions,
+                       outstanding: state.outstanding)
+    }
 
     /// Sessions without a connection.
-    var parkedSessionCount: Int { sessions.values.reduce(0) { $0 + ($1.isParked ? 1 : 0) } }
+    var parkedSessionCount: Int { sessionState.reduce(0) { $0 + ($1.isParked ? 1 : 0) } }
 
     /// Requests waiting for replies, over all sessions.
     var pendingCount: Int { pending.count }
@@ -90,6 +107,8 @@ package struct ChannelRouter: Sendable {
         permissions: ChannelPermissionCache, remoteAddress: String?, generation: UInt64, access: () -> KernelAccess
     ) -> ConnectOutcome {
         guard !isClosed else { return .refused(Closing(id: id, code: .goingAway, reason: "kernel shut down")) }
+        // Connection ids are never reused; should one be, its old record goes first, as if it had closed for good.
+        removeConnection(id, parkingAt: nil)
         let key = SessionKey(username: identity.username, sessionID: sessionID)
         var permissions = permissions
         guard permissions.level(generation: generation, access: access) >= .read else {
@@ -100,27 +119,24 @@ package struct ChannelRouter: Sendable {
         var kept: ReplayBuffer?
         var storedFormat = format
         let handle: SessionHandle
-        if let existing = sessionsByKey[key], var session = sessions[existing] {
+        if let existing = sessionsByKey[key], let s = slot(of: existing) {
             handle = existing
-            if let old = session.connectionID, connections.removeValue(forKey: old) != nil {
+            if let old = sessionState[s].connectionID, removeConnectionRecord(old) != nil {
                 replacing = Closing(id: old, code: .normalClosure, reason: "replaced by a newer connection for this session")
             }
-            kept = session.replay
-            storedFormat = session.format
-            session.replay = nil
-            session.connectionID = id
-            session.format = format
-            session.permissions = permissions
-            sessions[existing] = session
+            kept = sessionRecords[s]!.replay
+            storedFormat = sessionState[s].format
+            sessionRecords[s]!.replay = nil
+            sessionRecords[s]!.permissions = permissions
+            sessionState[s].connectionID = id
+            sessionState[s].format = format
         } else {
-            lastSessionNumber += 1
-            handle = SessionHandle(rawValue: lastSessionNumber)
-            sessionsByKey[key] = handle
-            sessions[handle] = Session(handle: handle, key: key, connectionID: id, format: format, permissions: permissions)
+            handle = addSession(key: key, connectionID: id, format: format, permissions: permissions)
         }
-        connections[id] = Connection(
+        connectionIndex[id] = connectionTable.count
+        connectionTable.append(Connection(
             id: id, identity: identity, usernameLiteral: JSONStringLiteral(identity.username), sessionKey: key,
-            session: handle, format: format, permissions: permissions, remoteAddress: remoteAddress)
+            session: handle, format: format, permissions: permissions, remoteAddress: remoteAddress))
         var replay: Replay?
         if var kept, kept.count > 0 || kept.dropped > 0 {
             let (entries, dropped) = kept.drain()
@@ -144,10 +160,10 @@ package struct ChannelRouter: Sendable {
     @discardableResult
     package mutating func deliveryFailed(_ id: ConnectionID, now: UInt64, undelivered: Undelivered) -> DisconnectOutcome {
         let outcome = removeConnection(id, parkingAt: now)
-        if case .parked(let handle, _) = outcome {
+        if case .parked(let handle, _) = outcome, let s = slot(of: handle) {
             switch undelivered {
-            case .iopub: sessions[handle]?.replay?.noteDropped(1)
-            case .reply(let entry): sessions[handle]?.replay?.append(entry.kind, entry.bytes)
+            case .iopub: sessionRecords[s]!.replay?.noteDropped(1)
+            case .reply(let entry): sessionRecords[s]!.replay?.append(entry.kind, entry.bytes)
             }
         }
         return outcome
@@ -158,18 +174,24 @@ package struct ChannelRouter: Sendable {
     @discardableResult
     package mutating func sweep(now: UInt64) -> Bool {
         let ttl = configuration.parkedSessionTTL
-        let expired = sessions.filter { $0.value.isParked && now &- $0.value.parkedAt > ttl }
-        for handle in expired.keys { forgetSession(handle) }
-        return !sessions.isEmpty
+        let expired = sessionRecords.indices.compactMap { s in
+            sessionState[s].isParked && now &- sessionRecords[s]!.parkedAt > ttl ? sessionRecords[s]!.handle : nil
+        }
+        for handle in expired { forgetSession(handle) }
+        return sessionCount > 0
     }
 
     /// The kernel is gone: every connection is to be closed with 1001 and `reason`; everything is forgotten and
     /// later connects are refused.
     package mutating func close(reason: String) -> [Closing] {
         isClosed = true
-        let closings = connections.keys.map { Closing(id: $0, code: .goingAway, reason: reason) }
-        connections.removeAll()
-        sessions.removeAll()
+        let closings = connectionTable.map { Closing(id: $0.id, code: .goingAway, reason: reason) }
+        connectionTable.removeAll()
+        connectionIndex.removeAll()
+        sessionState.removeAll()
+        sessionRecords.removeAll()
+        freeSessionSlots.removeAll()
+        sessionCount = 0
         sessionsByKey.removeAll()
         pending.removeAll()
         return closings
@@ -182,15 +204,18 @@ package struct ChannelRouter: Sendable {
     /// forgotten, so a later re-grant replays nothing from the time without access.
     package mutating func accessChanged(generation: UInt64, access: () -> KernelAccess) -> [Closing] {
         var revoked: [ConnectionID] = []
-        var i = connections.startIndex
-        while i != connections.endIndex {
-            if connections.values[i].permissions.level(generation: generation, access: access) < .read {
-                revoked.append(connections.values[i].id)
-            }
-            connections.formIndex(after: &i)
+        for c in connectionTable.indices
+        where connectionTable[c].permissions.level(generation: generation, access: access) < .read {
+            revoked.append(connectionTable[c].id)
         }
         for id in revoked { removeConnection(id, parkingAt: nil) }
-        forgetParkedSessions(generation: generation, access: access)
+        var lost: [SessionHandle] = []
+        for s in sessionState.indices where sessionState[s].isParked {
+            if sessionRecords[s]!.permissions.level(generation: generation, access: access) < .read {
+                lost.append(sessionRecords[s]!.handle)
+            }
+        }
+        for handle in lost { forgetSession(handle) }
         return revoked.map { Closing(id: $0, code: .policyViolation, reason: "access to this kernel was revoked") }
     }
 
@@ -201,7 +226,7 @@ package struct ChannelRouter: Sendable {
         policy: Policy, resolve: (String) -> Identity?, generation: UInt64, access: () -> KernelAccess
     ) -> [Closing] {
         var closings: [Closing] = []
-        for connection in Array(connections.values) {
+        for connection in connectionTable {
             guard let identity = resolve(connection.identity.username) else {
                 closings.append(Closing(id: connection.id, code: .policyViolation,
                                         reason: "user \(connection.identity.username) was removed"))
@@ -209,15 +234,18 @@ package struct ChannelRouter: Sendable {
                 continue
             }
             let permissions = ChannelPermissionCache(policy: policy, identity: identity)
-            connections[connection.id]?.identity = identity
-            connections[connection.id]?.permissions = permissions
-            sessions[connection.session]?.permissions = permissions
+            if let c = connectionIndex[connection.id] {
+                connectionTable[c].identity = identity
+                connectionTable[c].permissions = permissions
+            }
+            if let s = slot(of: connection.session) { sessionRecords[s]!.permissions = permissions }
         }
-        for (handle, session) in sessions where session.isParked {
-            if let identity = resolve(session.key.username) {
-                sessions[handle]?.permissions = ChannelPermissionCache(policy: policy, identity: identity)
+        for s in sessionState.indices where sessionState[s].isParked {
+            let record = sessionRecords[s]!
+            if let identity = resolve(record.key.username) {
+                sessionRecords[s]!.permissions = ChannelPermissionCache(policy: policy, identity: identity)
             } else {
-                forgetSession(handle)
+                forgetSession(record.handle)
             }
         }
         return closings + accessChanged(generation: generation, access: access)
@@ -228,7 +256,7 @@ package struct ChannelRouter: Sendable {
     /// A message from connection `id` that could not be decoded or lacks `msg_type`/`msg_id`: counted as
     /// malformed and rejected.
     package mutating func receiveMalformed(from id: ConnectionID, _ problem: Malformed) -> InboundDecision {
-        guard connections[id] != nil else { return .ignore }
+        guard connectionIndex[id] != nil else { return .ignore }
         counters.malformed += 1
         switch problem {
         case .undecodable(let detail): return .reject(.undecodable(detail: detail))
@@ -242,7 +270,7 @@ package struct ChannelRouter: Sendable {
     package mutating func receive(
         from id: ConnectionID, _ message: ClientMessage, generation: UInt64, access: () -> KernelAccess
     ) -> InboundDecision {
-        guard let index = connections.index(forKey: id) else { return .ignore }
+        guard let c = connectionIndex[id] else { return .ignore }
         let channel: Authorization.Channel
         switch message.channel {
         case .shell: channel = .shell
@@ -252,28 +280,28 @@ package struct ChannelRouter: Sendable {
             counters.malformed += 1
             return .reject(.clientChannel(message.channel))
         }
-        let decision = connections.values[index].permissions.check(
+        let decision = connectionTable[c].permissions.check(
             channel: channel, msgType: message.msgType, generation: generation, access: access)
         counters.inbound[Int(channel.rawValue)] += 1
         if case .denied(let required, let had) = decision {
             counters.denied += 1
             counters.deniedByRequirement[required.name, default: 0] += 1
-            return .reject(.denied(username: connections.values[index].identity.username, msgType: message.msgTypeName,
+            return .reject(.denied(username: connectionTable[c].identity.username, msgType: message.msgTypeName,
                                    channel: channel, required: required, had: had, kernelID: kernelID))
         }
         guard let msgID = message.msgID, !msgID.isEmpty, msgID.utf8.count <= Self.maxMessageIDBytes else {
             counters.malformed += 1
             return .reject(.invalidMessageID(maxBytes: Self.maxMessageIDBytes))
         }
-        let session = connections.values[index].session
+        let session = connectionTable[c].session
         if let owner = pending[msgID], owner != session { return .reject(.messageIDInUse(msgID)) }
         let expectsReply = message.expectsReply
-        if expectsReply, let s = sessions.index(forKey: session),
-           sessions.values[s].outstanding >= configuration.maxOutstandingPerSession {
+        if expectsReply, let s = slot(of: session),
+           sessionState[s].outstanding >= configuration.maxOutstandingPerSession {
             return .reject(.tooManyRequests(limit: configuration.maxOutstandingPerSession))
         }
         return .forward(Forward(connection: id, session: session, msgID: msgID, expectsReply: expectsReply,
-                                username: connections.values[index].usernameLiteral))
+                                username: connectionTable[c].usernameLiteral))
     }
 
     /// The owner tried to send a forwarded message to the kernel. Sent requests are recorded as pending for
@@ -283,8 +311,8 @@ package struct ChannelRouter: Sendable {
         switch result {
         case .sent:
             guard forward.expectsReply else { return nil }
-            if pending.updateValue(forward.session, forKey: forward.msgID) == nil {
-                sessions[forward.session]?.outstanding += 1
+            if pending.updateValue(forward.session, forKey: forward.msgID) == nil, let s = slot(of: forward.session) {
+                sessionState[s].outstanding += 1
             }
             return nil
         case .queueFull:
@@ -308,23 +336,23 @@ package struct ChannelRouter: Sendable {
         let handle = pending.values[p]
         let authz: Authorization.Channel = channel == .control ? .control : channel == .stdin ? .stdin : .shell
         counters.outbound[Int(authz.rawValue)] += 1
-        guard let s = sessions.index(forKey: handle) else {
+        guard let s = slot(of: handle) else {
             pending.remove(at: p)
             return .drop
         }
         if isReply {
             pending.remove(at: p)
-            if sessions.values[s].outstanding > 0 { sessions.values[s].outstanding -= 1 }
+            if sessionState[s].outstanding > 0 { sessionState[s].outstanding -= 1 }
         }
-        let format = sessions.values[s].format
-        if let id = sessions.values[s].connectionID { return .deliver(Recipient(id: id, format: format)) }
-        return sessions.values[s].replay != nil ? .park(handle, format: format) : .drop
+        let state = sessionState[s]
+        if let id = state.connectionID { return .deliver(Recipient(id: id, format: state.format)) }
+        return sessionRecords[s]!.replay != nil ? .park(handle, format: state.format) : .drop
     }
 
     /// Keeps a kernel message for a parked session (after `.park`). Ignored when the session is gone or connected.
     package mutating func keep(_ entry: ReplayBuffer.Entry, for session: SessionHandle) {
-        guard let s = sessions.index(forKey: session), sessions.values[s].isParked else { return }
-        sessions.values[s].replay?.append(entry.kind, entry.bytes)
+        guard let s = slot(of: session), sessionState[s].isParked else { return }
+        sessionRecords[s]!.replay?.append(entry.kind, entry.bytes)
     }
 
     /// An iopub message: fills `readers` (emptied first, capacity kept) with the connections whose user may read
@@ -333,12 +361,9 @@ package struct ChannelRouter: Sendable {
     package mutating func iopubReaders(generation: UInt64, access: () -> KernelAccess, into readers: inout [Recipient]) {
         readers.removeAll(keepingCapacity: true)
         counters.outbound[Int(Authorization.Channel.iopub.rawValue)] += 1
-        var i = connections.startIndex
-        while i != connections.endIndex {
-            if connections.values[i].permissions.level(generation: generation, access: access) >= .read {
-                readers.append(Recipient(id: connections.values[i].id, format: connections.values[i].format))
-            }
-            connections.formIndex(after: &i)
+        for c in connectionTable.indices
+        where connectionTable[c].permissions.level(generation: generation, access: access) >= .read {
+            readers.append(Recipient(id: connectionTable[c].id, format: connectionTable[c].format))
         }
     }
 
@@ -349,19 +374,15 @@ package struct ChannelRouter: Sendable {
     package mutating func collectIOPub(
         generation: UInt64, access: () -> KernelAccess, encode: (WebSocketSubprotocol) -> ReplayBuffer.Entry?
     ) {
-        guard sessions.count > connections.count else { return }
+        guard sessionCount > connectionTable.count else { return }
         var encoded = EncodedOnce<ReplayBuffer.Entry?>()
         var lost: [SessionHandle] = []
-        var i = sessions.startIndex
-        while i != sessions.endIndex {
-            if sessions.values[i].isParked && sessions.values[i].replay != nil {
-                if sessions.values[i].permissions.level(generation: generation, access: access) < .read {
-                    lost.append(sessions.values[i].handle)
-                } else if let entry = encoded.value(for: sessions.values[i].format, encode) {
-                    sessions.values[i].replay?.append(entry.kind, entry.bytes)
-                }
+        for s in sessionState.indices where sessionState[s].isParked && sessionRecords[s]!.replay != nil {
+            if sessionRecords[s]!.permissions.level(generation: generation, access: access) < .read {
+                lost.append(sessionRecords[s]!.handle)
+            } else if let entry = encoded.value(for: sessionState[s].format, encode) {
+                sessionRecords[s]!.replay?.append(entry.kind, entry.bytes)
             }
-            sessions.formIndex(after: &i)
         }
         for handle in lost { forgetSession(handle) }
     }
@@ -377,64 +398,86 @@ package struct ChannelRouter: Sendable {
         if state == .restarting { counters.restartsAnnounced += 1 }
         pending.removeAll()
         var encoded = EncodedOnce<ReplayBuffer.Entry>()
-        var i = sessions.startIndex
-        while i != sessions.endIndex {
-            sessions.values[i].outstanding = 0
-            if sessions.values[i].isParked {
-                let entry = encoded.value(for: sessions.values[i].format, encode)
-                sessions.values[i].replay?.append(entry.kind, entry.bytes)
+        for s in sessionState.indices where sessionState[s].isLive {
+            sessionState[s].outstanding = 0
+            if sessionState[s].isParked {
+                let entry = encoded.value(for: sessionState[s].format, encode)
+                sessionRecords[s]!.replay?.append(entry.kind, entry.bytes)
             }
-            sessions.formIndex(after: &i)
         }
-        return connections.values.map { Recipient(id: $0.id, format: $0.format) }
+        return connectionTable.map { Recipient(id: $0.id, format: $0.format) }
     }
 
     // MARK: - Helpers
 
+    /// The slot of a live session, or nil when `handle` names one that is gone.
+    private func slot(of handle: SessionHandle) -> Int? {
+        handle.slot < sessionState.count && sessionState[handle.slot].serial == handle.serial ? handle.slot : nil
+    }
+
+    private mutating func addSession(key: SessionKey, connectionID: ConnectionID, format: WebSocketSubprotocol,
+                                     permissions: ChannelPermissionCache) -> SessionHandle {
+        lastSessionSerial += 1
+        let slot: Int
+        if let free = freeSessionSlots.popLast() {
+            slot = free
+        } else {
+            slot = sessionState.count
+            sessionState.append(SessionState())
+            sessionRecords.append(nil)
+        }
+        let handle = SessionHandle(slot: slot, serial: lastSessionSerial)
+        sessionState[slot] = SessionState(serial: handle.serial, connectionID: connectionID, format: format)
+        sessionRecords[slot] = SessionRecord(handle: handle, key: key, permissions: permissions)
+        sessionsByKey[key] = handle
+        sessionCount += 1
+        return handle
+    }
+
+    private mutating func forgetSession(_ handle: SessionHandle) {
+        guard let s = slot(of: handle) else { return }
+        let key = sessionRecords[s]!.key
+        sessionState[s] = SessionState()
+        sessionRecords[s] = nil
+        freeSessionSlots.append(s)
+        sessionCount -= 1
+        if sessionsByKey[key] == handle { sessionsByKey[key] = nil }
+        if !pending.isEmpty { pending = pending.filter { $0.value != handle } }
+    }
+
+    /// Removes connection `id`'s record and returns it.
+    private mutating func removeConnectionRecord(_ id: ConnectionID) -> Connection? {
+        guard let c = connectionIndex.removeValue(forKey: id) else { return nil }
+        let last = connectionTable.count - 1
+        if c != last {
+            connectionTable.swapAt(c, last)
+            connectionIndex[connectionTable[c].id] = c
+        }
+        return connectionTable.removeLast()
+    }
+
     @discardableResult
     private mutating func removeConnection(_ id: ConnectionID, parkingAt now: UInt64?) -> DisconnectOutcome {
-        guard let connection = connections.removeValue(forKey: id) else { return .ignored }
+        guard let connection = removeConnectionRecord(id) else { return .ignored }
         let handle = connection.session
-        guard let s = sessions.index(forKey: handle), sessions.values[s].connectionID == id else { return .ignored }
-        sessions.values[s].connectionID = nil
+        guard let s = slot(of: handle), sessionState[s].connectionID == id else { return .ignored }
+        sessionState[s].connectionID = nil
         guard let now, configuration.replayBufferBytes > 0, !isClosed else {
             forgetSession(handle)
             return .forgotten
         }
-        sessions.values[s].replay = ReplayBuffer(capacityBytes: configuration.replayBufferBytes)
-        sessions.values[s].parkedAt = now
+        sessionRecords[s]!.replay = ReplayBuffer(capacityBytes: configuration.replayBufferBytes)
+        sessionRecords[s]!.parkedAt = now
         return .parked(handle, evicted: evictParkedSessionsIfNeeded())
-    }
-
-    private mutating func forgetSession(_ handle: SessionHandle) {
-        guard let session = sessions.removeValue(forKey: handle) else { return }
-        if sessionsByKey[session.key] == handle { sessionsByKey[session.key] = nil }
-        if !pending.isEmpty { pending = pending.filter { $0.value != handle } }
-    }
-
-    /// Forgets parked sessions whose user may no longer read the kernel.
-    private mutating func forgetParkedSessions(generation: UInt64, access: () -> KernelAccess) {
-        var lost: [SessionHandle] = []
-        var i = sessions.startIndex
-        while i != sessions.endIndex {
-            if sessions.values[i].isParked
-                && sessions.values[i].permissions.level(generation: generation, access: access) < .read {
-                lost.append(sessions.values[i].handle)
-            }
-            sessions.formIndex(after: &i)
-        }
-        for handle in lost { forgetSession(handle) }
     }
 
     /// Keeps at most `maxParkedSessions` parked sessions, forgetting the longest parked first. Returns how many.
     private mutating func evictParkedSessionsIfNeeded() -> Int {
-        let parked = sessions.filter { $0.value.isParked }
+        let parked = sessionState.indices.compactMap { s in sessionState[s].isParked ? sessionRecords[s] : nil }
         guard parked.count > configuration.maxParkedSessions else { return 0 }
         let excess = parked.count - configuration.maxParkedSessions
-        let oldest = parked.sorted {
-            ($0.value.parkedAt, $0.key.rawValue) < ($1.value.parkedAt, $1.key.rawValue)
-        }
-        for (handle, _) in oldest.prefix(excess) { forgetSession(handle) }
+        let oldest = parked.sorted { ($0.parkedAt, $0.handle.serial) < ($1.parkedAt, $1.handle.serial) }
+        for record in oldest.prefix(excess) { forgetSession(record.handle) }
         return excess
     }
 }

@@ -555,9 +555,24 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         #expect(d.router.counters.replayed == 1)
         // Kept only for parked sessions.
         d.router.keep(entry("late"), for: handle)
-        d.router.keep(entry("late"), for: R.SessionHandle(rawValue: 99))
+        d.router.keep(entry("late"), for: R.SessionHandle(slot: 99, serial: 99))
         d.disconnect(2)
         #expect(texts(d.connect(3, "alice").replay) == [])
+    }
+
+    @Test func aForgottenSessionsHandleDoesNotReachTheSessionInItsSlot() throws {
+        var d = Driver()
+        d.connect(1, "alice", session: "old")
+        d.disconnect(1)
+        let old = try #require(d.session("alice", "old")?.handle)
+        #expect(d.router.sweep(now: d.now + 601 * seconds) == false)
+        d.connect(2, "alice", session: "new")
+        d.disconnect(2)
+        let new = try #require(d.session("alice", "new")?.handle)
+        #expect(new.slot == old.slot && new != old)
+        d.router.keep(entry("for the old one"), for: old)
+        #expect(d.router.replayBufferedBytes == 0)
+        #expect(d.connect(3, "alice", session: "new").replay == nil)
     }
 
     @Test func aReplyForAForgottenSessionGoesNowhere() {
