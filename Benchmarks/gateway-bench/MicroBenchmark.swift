@@ -3,7 +3,7 @@
 /// The body returns a checksum that the harness consumes, so the optimiser cannot drop the work. State the
 /// body needs (buffers, signer, cache) is created once, outside the timed region, and captured.
 struct MicroBenchmark {
-    /// Scenario group: `inbound`, `outbound`, `piece` or `foundation`.
+    /// Scenario group: `inbound`, `outbound`, `router`, `piece` or `foundation`.
     var group: String
     /// Short unique name (used by `--filter` and in the JSON output).
     var name: String

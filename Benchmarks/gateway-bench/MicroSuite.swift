@@ -1,5 +1,6 @@
 import Authorization
 import Foundation
+import Gateway
 import HTTPServer
 import JupyterProtocol
 
@@ -79,28 +80,11 @@ struct MicroSuite {
             })
         }
 
-        // The same paths with the bookkeeping and copies the current ChannelHub/Kernel code adds.
-        let hubInbound = HubStyleModel(
-            inbound: InboundPipeline(signer: signer, identity: alice, policy: policy, access: access), signer: signer,
-            pendingReplyTo: nil)
-        let hubOutbound = HubStyleModel(
-            inbound: InboundPipeline(signer: signer, identity: alice, policy: policy, access: access), signer: signer,
-            pendingReplyTo: "6f1c9b2e-8a4d-4c3f-b1e7-0d9a5f2c8e41")
-        guard try hubInbound.forward(legacyText.bytes, format: .legacyText) > 0,
-            try hubOutbound.relay(replyFrames.views, channel: .shell) > 0
-        else { throw BenchError("the hub model did not forward or route the fixtures") }
-        list.append(MicroBenchmark(
-            group: "hub-model", name: "hub-model.inbound.legacy-text", bytes: legacyText.bytes.count,
-            note: "inbound.legacy-text + a second decode + msg_id String + pending table insert/remove"
-        ) { n in
-            try MicroBenchmark.sum(n) { try hubInbound.forward(legacyText.bytes, format: .legacyText) }
-        })
-        list.append(MicroBenchmark(
-            group: "hub-model", name: "hub-model.outbound.execute_reply.v1", bytes: replyFrames.totalBytes,
-            note: "frames copied to [[UInt8]] + parse + verify + parent msg_id String + lookup + header scan + fresh buffer"
-        ) { n in
-            try MicroBenchmark.sum(n) { try hubOutbound.relay(replyFrames.views, channel: .shell) }
-        })
+        // The same paths with the channel bridge's real routing: `ChannelRouter` (through its package API)
+        // deciding and routing as `ChannelHub` calls it.
+        list += try MicroSuite.router(
+            signer: signer, policy: policy, alice: alice, access: access, legacyText: legacyText, v1: v1,
+            replyFrames: replyFrames, expectedInbound: 9 + HMACSignature.hexLength + request.signedBytes)
 
         // 4. Pieces.
         list += MicroSuite.pieces(
@@ -132,6 +116,80 @@ struct MicroSuite {
         })
         benchmarks = list
         owners = [legacyText, v1, legacyBinary, replyFrames, streamFrames, request]
+    }
+
+    // MARK: Router
+
+    private static func router(
+        signer: HMACSigner, policy: Policy, alice: Identity, access: KernelAccess, legacyText: StableBytes,
+        v1: StableBytes, replyFrames: FrameList, expectedInbound: Int
+    ) throws -> [MicroBenchmark] {
+        var list: [MicroBenchmark] = []
+        let requestID = "6f1c9b2e-8a4d-4c3f-b1e7-0d9a5f2c8e41"  // the request fixture's msg_id, the reply's parent
+        let inboundNote = "decode + msg_id String + ChannelRouter.receive (permission check) + username rewrite + sign + frames + sendCompleted (pending insert) + reply route (pending remove)"
+        for (name, frame, format) in [
+            ("router.inbound.legacy-text", legacyText, InboundPipeline.Format.legacyText),
+            ("router.inbound.v1", v1, .v1),
+        ] {
+            let path = try RouterPath(signer: signer, identity: alice, policy: policy, access: access)
+            guard try path.forward(frame.bytes, format: format) == expectedInbound else {
+                throw BenchError("\(name): the router path did not forward the request as \(expectedInbound) bytes of frames")
+            }
+            list.append(MicroBenchmark(group: "router", name: name, bytes: frame.bytes.count, note: inboundNote) { n in
+                try MicroBenchmark.sum(n) { try path.forward(frame.bytes, format: format) }
+            })
+        }
+
+        for (name, format) in [
+            ("router.outbound.execute_reply.v1", WebSocketSubprotocol.v1),
+            ("router.outbound.execute_reply.legacy", .legacy),
+        ] {
+            let path = try RouterPath(signer: signer, identity: alice, policy: policy, access: access, format: format)
+            try path.recordRequest(msgID: requestID)
+            guard try path.relay(replyFrames.views, channel: .shell) > 0, try path.relay(replyFrames.views, channel: .shell) > 0
+            else { throw BenchError("\(name): the router did not route the reply to its request") }
+            let decoded = try format == .v1 ? V1WebSocketCodec.decode(path.out).channel : LegacyWebSocketCodec.decode(text: path.out).channel
+            guard decoded == .shell else { throw BenchError("\(name): the routed reply does not decode") }
+            list.append(MicroBenchmark(
+                group: "router", name: name, bytes: replyFrames.totalBytes,
+                note: "layout + verify + header scan + parent msg_id String + ChannelRouter.kernelMessage + "
+                    + (format == .v1 ? "v1 encode" : "legacy encode") + " + request recorded again (pending insert)"
+            ) { n in
+                try MicroBenchmark.sum(n) { try path.relay(replyFrames.views, channel: .shell) }
+            })
+        }
+
+        let fanOut = try RouterPath(signer: signer, identity: alice, policy: policy, access: access, extraReaders: 7)
+        guard fanOut.iopubRoute() == 8 else { throw BenchError("the router did not list 8 iopub readers") }
+        list.append(MicroBenchmark(
+            group: "router", name: "router.iopub-route.8-readers", bytes: 0,
+            note: "ChannelRouter.iopubReaders (8 connections, permission level each) + collectIOPub (none parked)"
+        ) { n in
+            MicroBenchmark.sum(n) { fanOut.iopubRoute() }
+        })
+
+        let bookkeeping = try RouterPath(signer: signer, identity: alice, policy: policy, access: access)
+        let type = StableBytes(Array("execute_request".utf8))
+        let message = ChannelRouter.ClientMessage(channel: .shell, msgType: type.bytes, msgID: requestID)
+        guard bookkeeping.requestReply(message) == Int(RouterPath.connection) else {
+            throw BenchError("the router did not forward and route the request")
+        }
+        list.append(MicroBenchmark(
+            group: "router", name: "router.request-reply", bytes: 0,
+            note: "ChannelRouter.receive + sendCompleted + kernelMessage for one request and its reply (message already read)"
+        ) { n in
+            withExtendedLifetime(type) { MicroBenchmark.sum(n) { bookkeeping.requestReply(message) } }
+        })
+
+        // A viewer with a read grant is refused execute_request by the router.
+        var shared = access
+        shared.setGrant(.read, for: "bob")
+        let viewer = try RouterPath(signer: signer, identity: Identity(username: "bob", roles: ["viewer"]), policy: policy,
+                                    access: shared)
+        guard try viewer.forward(legacyText.bytes, format: .legacyText) == 0 else {
+            throw BenchError("the router forwarded a viewer's execute_request")
+        }
+        return list
     }
 
     // MARK: Pieces

@@ -52,6 +52,13 @@ enum GatewayMessages {
                        parentHeader: parent ?? Array("{}".utf8), content: content)
     }
 
+    /// iopub `stream` (stderr) telling a reconnected client plainly that it did not get everything: `count` messages
+    /// were dropped while its session was parked (replay buffer full, or lost with a connection closed as too slow).
+    static func replayDroppedNotice(count: Int, session: String) -> Message {
+        Message(channel: .iopub, header: header("stream", session: session),
+                content: Array(#"{"name":"stderr","text":"[kernel-gateway] \#(count) messages sent while you were disconnected were dropped (replay buffer full)\n"}"#.utf8))
+    }
+
     /// The reply a frontend expects to a request it sent, reporting an error instead of the kernel's answer:
     /// `X_request` gets `X_reply` with `status: error`; other message types get an `error` message. Parented to the
     /// request's header so the frontend's pending request completes.

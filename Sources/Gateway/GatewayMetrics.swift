@@ -3,8 +3,8 @@ import Synchronization
 import Foundation
 
 /// Prometheus metrics of the gateway (`GET /metrics`, text format 0.0.4). Counters and histograms updated by the
-/// REST layer live here behind a mutex (control path only); per-message counters live in each `ChannelHub` on its
-/// loop and are collected when the page is rendered, so the message path takes no lock.
+/// REST layer live here behind a mutex (control path only); per-message counters live in each kernel's
+/// `ChannelRouter` on its loop and are collected when the page is rendered, so the message path takes no lock.
 final class GatewayMetrics: Sendable {
     struct Histogram {
         static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -35,7 +35,7 @@ final class GatewayMetrics: Sendable {
         var denials: [String: Int] = [:]
         var authenticationFailures = 0
         /// Message counters of hubs whose kernels are gone, so counters never go backwards.
-        var retired = ChannelHub.Counters()
+        var retired = ChannelRouter.Counters()
     }
 
     private let state = Mutex(State())
@@ -57,7 +57,7 @@ final class GatewayMetrics: Sendable {
     func recordAuthenticationFailure() { state.withLock { $0.authenticationFailures += 1 } }
 
     /// Keeps the counters of a hub whose kernel was removed.
-    func retire(_ counters: ChannelHub.Counters) {
+    func retire(_ counters: ChannelRouter.Counters) {
         state.withLock { state in
             for i in 0..<4 {
                 state.retired.inbound[i] += counters.inbound[i]
@@ -75,7 +75,7 @@ final class GatewayMetrics: Sendable {
     }
 
     /// The metrics page. `kernelStates` is keyed "kernelspec\0state".
-    func render(kernelStates: [String: Int], hubCounters: [ChannelHub.Counters], connections: Int,
+    func render(kernelStates: [String: Int], hubCounters: [ChannelRouter.Counters], connections: Int,
                 kernels: KernelTotals = KernelTotals()) -> String {
         let s = state.withLock { $0 }
         var out = ""

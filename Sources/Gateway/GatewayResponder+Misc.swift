@@ -105,7 +105,7 @@ extension GatewayResponder {
             if let denied = authorize(context, .read, .metrics, describing: "metrics") { return denied }
         }
         var kernelStates: [String: Int] = [:]
-        var hubCounters: [ChannelHub.Counters] = []
+        var hubCounters: [ChannelRouter.Counters] = []
         var kernelTotals = GatewayMetrics.KernelTotals()
         for record in registry.all {
             let kernelCounters = await record.kernel.counters
@@ -115,7 +115,7 @@ extension GatewayResponder {
             let state = await record.kernel.executionState
             kernelStates["\(record.kernel.spec.name)\u{0}\(state.rawValue)", default: 0] += 1
             let hub = record.hub
-            let counters = await withCheckedContinuation { (done: CheckedContinuation<ChannelHub.Counters, Never>) in
+            let counters = await withCheckedContinuation { (done: CheckedContinuation<ChannelRouter.Counters, Never>) in
                 hub.loop.execute { done.resume(returning: hub.snapshot()) }
             }
             hubCounters.append(counters)

@@ -3,26 +3,31 @@ import HTTPServer
 /// Messages kept for a session whose WebSocket is gone, to replay when it reconnects. Bounded in bytes: when a
 /// new message does not fit, the oldest are dropped and counted, so the client can be told how many it missed.
 /// Pure value type.
-struct ReplayBuffer {
-    struct Entry {
-        let kind: WebSocketMessage.Kind
-        let bytes: [UInt8]
+package struct ReplayBuffer: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package let kind: WebSocketMessage.Kind
+        package let bytes: [UInt8]
+
+        package init(kind: WebSocketMessage.Kind, bytes: [UInt8]) {
+            self.kind = kind
+            self.bytes = bytes
+        }
     }
 
-    let capacityBytes: Int
+    package let capacityBytes: Int
     private(set) var entries: [Entry] = []
     private var head = 0
-    private(set) var bytes = 0
+    package private(set) var bytes = 0
     /// Messages dropped because the buffer was full.
-    private(set) var dropped = 0
+    package private(set) var dropped = 0
 
-    init(capacityBytes: Int) {
+    package init(capacityBytes: Int) {
         self.capacityBytes = capacityBytes
     }
 
-    var count: Int { entries.count - head }
+    package var count: Int { entries.count - head }
 
-    mutating func append(_ kind: WebSocketMessage.Kind, _ message: [UInt8]) {
+    package mutating func append(_ kind: WebSocketMessage.Kind, _ message: [UInt8]) {
         guard message.count <= capacityBytes else {
             dropped += 1
             return
@@ -41,12 +46,12 @@ struct ReplayBuffer {
     }
 
     /// Counts messages that never reached the buffer (e.g. lost in a closed connection's queue).
-    mutating func noteDropped(_ count: Int) {
+    package mutating func noteDropped(_ count: Int) {
         dropped += count
     }
 
     /// Everything kept, oldest first, and empties the buffer (the dropped count is kept until read).
-    mutating func drain() -> (entries: ArraySlice<Entry>, dropped: Int) {
+    package mutating func drain() -> (entries: ArraySlice<Entry>, dropped: Int) {
         let result = (entries[head...], dropped)
         entries = []
         head = 0
