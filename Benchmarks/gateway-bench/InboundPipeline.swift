@@ -56,8 +56,9 @@ final class InboundPipeline {
         case .legacyBinary: layout = try LegacyWebSocketCodec.decode(binary: frame)
         case .v1: layout = try V1WebSocketCodec.decode(frame)
         }
+        let channel = layout.channel
         guard let msgType = layout.headerFields.msgType, layout.headerFields.msgID != nil,
-            let channel = Authorization.Channel(layout.channel)
+            channel != .iopub && channel != .hb
         else { return .denied }
         let decision = try withUnescaped(msgType, in: frame) { name in
             permissions.check(channel: channel, msgType: name, generation: generation.load(ordering: .acquiring)) { access }
@@ -92,18 +93,5 @@ final class InboundPipeline {
             return msgTypeScratch.withUnsafeBytes(body)
         }
         return body(UnsafeRawBufferPointer(rebasing: frame[content]))
-    }
-}
-
-extension Authorization.Channel {
-    /// The authorization channel for a wire channel; nil for `hb`, which clients never send on.
-    init?(_ channel: JupyterProtocol.Channel) {
-        switch channel {
-        case .shell: self = .shell
-        case .control: self = .control
-        case .stdin: self = .stdin
-        case .iopub: self = .iopub
-        case .hb: return nil
-        }
     }
 }

@@ -69,7 +69,7 @@ struct MicroSuite {
         // 3. Whole outbound path.
         let outbound = OutboundPipeline(signer: signer)
         for (name, frames, channel, format) in [
-            ("outbound.execute_reply.v1", replyFrames, JupyterProtocol.Channel.shell, OutboundPipeline.Format.v1),
+            ("outbound.execute_reply.v1", replyFrames, Channel.shell, OutboundPipeline.Format.v1),
             ("outbound.execute_reply.legacy", replyFrames, .shell, .legacy),
             ("outbound.iopub-stream.v1", streamFrames, .iopub, .v1),
             ("outbound.iopub-stream.legacy", streamFrames, .iopub, .legacy),
@@ -371,7 +371,7 @@ struct MicroSuite {
 
         // Outbound: valid replies relay and decode back; a tampered signature is refused.
         let outbound = OutboundPipeline(signer: signer)
-        for (frames, channel) in [(replyFrames, JupyterProtocol.Channel.shell), (streamFrames, JupyterProtocol.Channel.iopub)] {
+        for (frames, channel) in [(replyFrames, Channel.shell), (streamFrames, Channel.iopub)] {
             guard try outbound.relay(frames.views, channel: channel, format: .v1) != nil,
                 try V1WebSocketCodec.decode(outbound.out).channel == channel,
                 try outbound.relay(frames.views, channel: channel, format: .legacy) != nil,

@@ -107,7 +107,7 @@ final class RouterPath {
     /// hands over, the parent `msg_id` as a `String`, the router's route, encode for the recipient's format into
     /// a reused buffer; then the request is recorded again (one pending insert). Returns the encoded bytes, 0
     /// when not delivered.
-    func relay(_ views: [UnsafeRawBufferPointer], channel: JupyterProtocol.Channel) throws(ProtocolError) -> Int {
+    func relay(_ views: [UnsafeRawBufferPointer], channel: Channel) throws(ProtocolError) -> Int {
         let layout = try ZMQFrameLayout.parse(frameCount: views.count) { views[$0] }
         let parts = layout.parts(of: views)
         guard signer.verify(views[layout.signature], parts: parts) else { return 0 }

@@ -1,3 +1,4 @@
+import JupyterProtocol
 /// One line of the audit log: who tried to do what to which resource, and what happened.
 ///
 /// Has no field for a token, and the encoder additionally redacts anything token-like in the free-text

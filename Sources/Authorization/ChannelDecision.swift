@@ -1,3 +1,4 @@
+import JupyterProtocol
 /// The outcome of checking one client message against the channel rules.
 public enum ChannelDecision: Sendable, Hashable, CustomStringConvertible {
     case allowed

@@ -1,3 +1,4 @@
+import JupyterProtocol
 /// Per-connection cache of the user's usable level on one kernel, for checking every client message.
 ///
 /// Owned by the connection (a value, mutated only on the connection's event-loop thread). The level is

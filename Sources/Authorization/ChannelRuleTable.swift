@@ -1,3 +1,4 @@
+import JupyterProtocol
 /// The level each client-to-kernel message requires, keyed by channel and `msg_type`.
 ///
 /// Lookups (`requiredLevel(channel:msgType:)`) are on the per-message hot path: they take the raw bytes of
@@ -71,13 +72,13 @@ public struct ChannelRuleTable: Sendable {
 
     /// Sets the level for `msgType` on `channel`, or on every channel when `channel` is nil.
     public mutating func setRule(channel: Channel?, msgType: String, level: AccessLevel) {
-        for c in channel.map({ [$0] }) ?? Channel.allCases { byKey[c, default: [:]][msgType] = level }
+        for c in channel.map({ [$0] }) ?? Channel.messageChannels { byKey[c, default: [:]][msgType] = level }
         rebuild()
     }
 
     /// Removes the rule for `msgType` on `channel` (or every channel), so it falls back to `unknownLevel`.
     public mutating func removeRule(channel: Channel?, msgType: String) {
-        for c in channel.map({ [$0] }) ?? Channel.allCases { byKey[c]?[msgType] = nil }
+        for c in channel.map({ [$0] }) ?? Channel.messageChannels { byKey[c]?[msgType] = nil }
         rebuild()
     }
 
@@ -86,7 +87,7 @@ public struct ChannelRuleTable: Sendable {
 
     /// Every rule, sorted by channel then message type.
     public var rules: [Rule] {
-        Channel.allCases.flatMap { c in
+        Channel.messageChannels.flatMap { c in
             (byKey[c] ?? [:]).map { Rule(channel: c, msgType: $0.key, level: $0.value) }
                 .sorted { $0.msgType < $1.msgType }
         }
@@ -96,7 +97,7 @@ public struct ChannelRuleTable: Sendable {
     /// - Parameter msgType: the unescaped ASCII bytes of `header.msg_type`; only read during the call.
     @inlinable
     public func requiredLevel(channel: Channel, msgType: UnsafeRawBufferPointer) -> AccessLevel {
-        AccessLevel(rawValue: lookup(channel: channel.rawValue, msgType)) ?? unknownLevel
+        AccessLevel(rawValue: lookup(channel: UInt8(channel.index), msgType)) ?? unknownLevel
     }
 
     /// Convenience for tests and configuration code; allocates nothing beyond what `String` already holds.
@@ -162,12 +163,12 @@ public struct ChannelRuleTable: Sendable {
         for (channel, types) in byKey {
             for (type, level) in types {
                 var name = type
-                let h = name.withUTF8 { Self.hash(channel: channel.rawValue, UnsafeRawBufferPointer($0)) }
+                let h = name.withUTF8 { Self.hash(channel: UInt8(channel.index), UnsafeRawBufferPointer($0)) }
                 var i = Int(truncatingIfNeeded: h) & newMask
                 while newSlots[i].nameLength >= 0 { i = (i + 1) & newMask }
                 newSlots[i] = Slot(
                     hash: h, nameOffset: Int32(newNames.count), nameLength: Int32(type.utf8.count),
-                    channel: channel.rawValue, level: level.rawValue)
+                    channel: UInt8(channel.index), level: level.rawValue)
                 newNames.append(contentsOf: type.utf8)
             }
         }
@@ -175,4 +176,22 @@ public struct ChannelRuleTable: Sendable {
         names = newNames
         mask = newMask
     }
+}
+
+/// Byte equality of `count` bytes; `a` may be nil only when `count` is 0.
+@inline(__always)
+func memcmpBytes(_ a: UnsafeRawPointer?, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+    guard let a else { return count == 0 }
+    var i = 0
+    while i + 8 <= count {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            return false
+        }
+        i += 8
+    }
+    while i < count {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i += 1
+    }
+    return true
 }

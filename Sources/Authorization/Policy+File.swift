@@ -1,3 +1,4 @@
+import JupyterProtocol
 import JSONValue
 
 extension Policy {
@@ -53,7 +54,7 @@ extension Policy {
                 let channel: Channel?
                 if parts[0] == "*" {
                     channel = nil
-                } else if let c = Channel(name: String(parts[0])) {
+                } else if let c = Channel(name: String(parts[0])), Channel.messageChannels.contains(c) {
                     channel = c
                 } else {
                     throw r.error(

@@ -5,7 +5,7 @@ extension ChannelRouter {
     /// from fields the router trusts for routing (`header.session`, `header.username` are not looked at).
     package struct ClientMessage {
         /// The channel the message came on.
-        package var channel: JupyterProtocol.Channel
+        package var channel: Channel
         /// `header.msg_type`, unescaped. Borrowed: valid only during the call it is passed to.
         package var msgType: UnsafeRawBufferPointer
         /// The name was written with JSON escapes (then it never counts as a request: see `expectsReply`).
@@ -13,7 +13,7 @@ extension ChannelRouter {
         /// `header.msg_id`, or nil when it is not a decodable string.
         package var msgID: String?
 
-        package init(channel: JupyterProtocol.Channel, msgType: UnsafeRawBufferPointer, msgTypeHasEscapes: Bool = false,
+        package init(channel: Channel, msgType: UnsafeRawBufferPointer, msgTypeHasEscapes: Bool = false,
                      msgID: String?) {
             self.channel = channel
             self.msgType = msgType

@@ -10,9 +10,9 @@ extension ChannelRouter {
         /// `header.msg_type` or `header.msg_id` is absent.
         case missingTypeOrID
         /// Clients may not send on iopub or hb.
-        case clientChannel(JupyterProtocol.Channel)
+        case clientChannel(Channel)
         /// The channel rules refuse the message to this user.
-        case denied(username: String, msgType: String, channel: Authorization.Channel, required: AccessLevel,
+        case denied(username: String, msgType: String, channel: Channel, required: AccessLevel,
                     had: AccessLevel, kernelID: String)
         /// `header.msg_id` is not a non-empty string of at most `maxBytes` bytes.
         case invalidMessageID(maxBytes: Int)

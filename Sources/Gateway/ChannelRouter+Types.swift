@@ -37,11 +37,10 @@ extension ChannelRouter {
 
     /// Per-kernel counters, read by metrics.
     package struct Counters: Sendable, Equatable {
-        /// Client messages that passed the channel check, by `Authorization.Channel` raw value (denied ones
-        /// included).
-        package var inbound: [Int] = [0, 0, 0, 0]
-        /// Kernel messages routed (replies to a pending request; every iopub message), by channel raw value.
-        package var outbound: [Int] = [0, 0, 0, 0]
+        /// Client messages that passed the channel check, by `Channel.index` (denied ones included).
+        package var inbound: [Int] = [0, 0, 0, 0, 0]
+        /// Kernel messages routed (replies to a pending request; every iopub message), by `Channel.index`.
+        package var outbound: [Int] = [0, 0, 0, 0, 0]
         package var denied = 0
         package var malformed = 0
         package var queueFull = 0

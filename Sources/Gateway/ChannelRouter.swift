@@ -271,18 +271,14 @@ package struct ChannelRouter: Sendable {
         from id: ConnectionID, _ message: ClientMessage, generation: UInt64, access: () -> KernelAccess
     ) -> InboundDecision {
         guard let c = connectionIndex[id] else { return .ignore }
-        let channel: Authorization.Channel
-        switch message.channel {
-        case .shell: channel = .shell
-        case .control: channel = .control
-        case .stdin: channel = .stdin
-        case .iopub, .hb:
+        let channel = message.channel
+        guard channel != .iopub && channel != .hb else {
             counters.malformed += 1
-            return .reject(.clientChannel(message.channel))
+            return .reject(.clientChannel(channel))
         }
         let decision = connectionTable[c].permissions.check(
             channel: channel, msgType: message.msgType, generation: generation, access: access)
-        counters.inbound[Int(channel.rawValue)] += 1
+        counters.inbound[channel.index] += 1
         if case .denied(let required, let had) = decision {
             counters.denied += 1
             counters.deniedByRequirement[required.name, default: 0] += 1
@@ -328,14 +324,13 @@ package struct ChannelRouter: Sendable {
     /// A kernel message on shell, control or stdin parented to `parentMessageID`: it goes only to the session
     /// whose request that is. A final reply (`isReply`) ends the request. Nobody gets it when no request is
     /// pending under that id.
-    package mutating func kernelMessage(on channel: JupyterProtocol.Channel, parentMessageID: String?, isReply: Bool) -> ReplyRoute {
+    package mutating func kernelMessage(on channel: Channel, parentMessageID: String?, isReply: Bool) -> ReplyRoute {
         guard let parentMessageID, let p = pending.index(forKey: parentMessageID) else {
             counters.unroutable += 1
             return .drop
         }
         let handle = pending.values[p]
-        let authz: Authorization.Channel = channel == .control ? .control : channel == .stdin ? .stdin : .shell
-        counters.outbound[Int(authz.rawValue)] += 1
+        counters.outbound[channel.index] += 1
         guard let s = slot(of: handle) else {
             pending.remove(at: p)
             return .drop
@@ -360,7 +355,7 @@ package struct ChannelRouter: Sendable {
     /// .iopub)`, then calls `collectIOPub`. No allocation once `readers` has grown to the connection count.
     package mutating func iopubReaders(generation: UInt64, access: () -> KernelAccess, into readers: inout [Recipient]) {
         readers.removeAll(keepingCapacity: true)
-        counters.outbound[Int(Authorization.Channel.iopub.rawValue)] += 1
+        counters.outbound[Channel.iopub.index] += 1
         for c in connectionTable.indices
         where connectionTable[c].permissions.level(generation: generation, access: access) >= .read {
             readers.append(Recipient(id: connectionTable[c].id, format: connectionTable[c].format))

@@ -1,3 +1,4 @@
+import JupyterProtocol
 import HTTPServer
 import Synchronization
 import Foundation
@@ -59,7 +60,7 @@ final class GatewayMetrics: Sendable {
     /// Keeps the counters of a hub whose kernel was removed.
     func retire(_ counters: ChannelRouter.Counters) {
         state.withLock { state in
-            for i in 0..<4 {
+            for i in counters.inbound.indices {
                 state.retired.inbound[i] += counters.inbound[i]
                 state.retired.outbound[i] += counters.outbound[i]
             }
@@ -108,22 +109,21 @@ final class GatewayMetrics: Sendable {
         header("kernel_gateway_websocket_connections", "gauge", "Open kernel WebSocket connections.")
         out += "kernel_gateway_websocket_connections \(connections)\n"
 
-        var inbound = [0, 0, 0, 0], outbound = [0, 0, 0, 0]
+        var inbound = [Int](repeating: 0, count: Channel.allCases.count), outbound = inbound
         var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0
         var restartsAnnounced = 0, deniedBy: [String: Int] = [:]
         let live = hubCounters
         for c in hubCounters + [s.retired] {
             restartsAnnounced += c.restartsAnnounced
             for (key, value) in c.deniedByRequirement { deniedBy[key, default: 0] += value }
-            for i in 0..<4 { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
+            for i in inbound.indices { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
             denied += c.denied; malformed += c.malformed; queueFull += c.queueFull; unroutable += c.unroutable
             replayed += c.replayed; replayDropped += c.replayDropped
         }
-        let channels = ["shell", "control", "stdin", "iopub"]
         header("kernel_gateway_messages_total", "counter", "Channel messages bridged, by channel and direction.")
-        for i in 0..<4 {
-            out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_kernel\"} \(inbound[i])\n"
-            out += "kernel_gateway_messages_total{channel=\"\(channels[i])\",direction=\"to_client\"} \(outbound[i])\n"
+        for channel in Channel.messageChannels {
+            out += "kernel_gateway_messages_total{channel=\"\(channel.name)\",direction=\"to_kernel\"} \(inbound[channel.index])\n"
+            out += "kernel_gateway_messages_total{channel=\"\(channel.name)\",direction=\"to_client\"} \(outbound[channel.index])\n"
         }
         header("kernel_gateway_channel_denials_total", "counter", "Channel messages denied by the permission check, by the access level they needed.")
         for key in deniedBy.keys.sorted() { out += "kernel_gateway_channel_denials_total{required=\"\(label(key))\"} \(deniedBy[key] ?? 0)\n" }

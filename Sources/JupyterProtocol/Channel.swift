@@ -1,6 +1,7 @@
-/// A Jupyter kernel channel. The raw value is the name used on the wire (WebSocket `channel` field,
+/// A Jupyter kernel channel: the one channel type of the whole gateway (wire format, authorization rules,
+/// kernel sockets, connection files). The raw value is the name used on the wire (WebSocket `channel` field,
 /// v1 channel part, connection file `<name>_port`).
-public enum Channel: String, Sendable, Hashable, CaseIterable {
+public enum Channel: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Requests and replies (execute, complete, inspect, kernel_info, comm_*).
     case shell
     /// Kernel broadcasts: status, streams, display data, errors.
@@ -11,6 +12,27 @@ public enum Channel: String, Sendable, Hashable, CaseIterable {
     case control
     /// Heartbeat (raw echo, no Jupyter messages).
     case hb
+
+    /// The channels that carry Jupyter messages (every channel but the heartbeat's raw echo).
+    public static let messageChannels: [Channel] = [.shell, .control, .stdin, .iopub]
+
+    /// A dense index (0 shell, 1 control, 2 stdin, 3 iopub, 4 hb) for per-channel counters in arrays.
+    @inlinable public var index: Int {
+        switch self {
+        case .shell: 0
+        case .control: 1
+        case .stdin: 2
+        case .iopub: 3
+        case .hb: 4
+        }
+    }
+
+    /// The wire name.
+    public var name: String { rawValue }
+    public var description: String { rawValue }
+
+    /// Parses a channel from its exact wire name.
+    public init?(name: String) { self.init(rawValue: name) }
 
     /// Parses a channel from its exact wire name given as raw bytes (no quotes, no escapes).
     /// Returns nil for anything else. Does not allocate.

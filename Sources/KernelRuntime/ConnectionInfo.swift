@@ -1,15 +1,11 @@
 import Foundation
+import JupyterProtocol
 
 /// The contents of a Jupyter connection file: where a kernel listens and the key that signs its messages.
 ///
 /// Encodes to (and decodes from) exactly the JSON jupyter_client writes and kernels read. A plain value; the
 /// key is a secret, so do not log `encodedJSON()` or the value's `key`.
 public struct ConnectionInfo: Sendable, Equatable, Codable {
-    /// The five kernel channels, each with its own port.
-    public enum Channel: String, Sendable, CaseIterable {
-        case shell, iopub, stdin, control, heartbeat = "hb"
-    }
-
     /// The ZeroMQ transport (`transport` in the file).
     public enum Transport: String, Sendable, Codable {
         case tcp, ipc
@@ -93,7 +89,7 @@ public struct ConnectionInfo: Sendable, Equatable, Codable {
         case .iopub: return iopubPort
         case .stdin: return stdinPort
         case .control: return controlPort
-        case .heartbeat: return hbPort
+        case .hb: return hbPort
         }
     }
 

@@ -68,7 +68,7 @@ public actor Kernel {
     private var handlingEvents = false
     private var rejection: String?
     private var receiveBuffer: [[UInt8]] = []
-    private var drainScheduled: Set<SocketChannel> = []
+    private var drainScheduled: Set<Channel> = []
     private var heartbeatPending = false
     private var heartbeatTimer: TimerHandle?
     /// Consecutive heartbeat pings the kernel did not answer within an interval (0 while it is responsive).
@@ -177,14 +177,8 @@ public actor Kernel {
     /// Call on the kernel's loop (from the same loop use `kernel.assumeIsolated { $0.send(...) }`).
     public func send(_ channel: Channel, parts: MessageParts) -> SendResult {
         guard let sockets, !lifecycle.isTerminating || channel == .control else { return .notRunning }
-        let socketChannel: SocketChannel
-        switch channel {
-        case .shell: socketChannel = .shell
-        case .control: socketChannel = .control
-        case .stdin: socketChannel = .stdin
-        case .iopub, .hb: return .notRunning
-        }
-        let socket = sockets.socket(for: socketChannel)
+        guard channel == .shell || channel == .control || channel == .stdin else { return .notRunning }
+        let socket = sockets.socket(for: channel)
         guard let signature = try? signer.sign(parts) else { return .notRunning }
         var first = true
         var accepted = true
@@ -203,7 +197,7 @@ public actor Kernel {
         counters.sent += 1
         lastActivity = UTCTimestamp.now()
         // A send can consume the socket's readiness edge: look for input that arrived meanwhile.
-        if socket.hasInput { scheduleDrain(socketChannel) }
+        if socket.hasInput { scheduleDrain(channel) }
         return .sent
     }
 
@@ -347,7 +341,7 @@ public actor Kernel {
     }
 
     private func registerSockets(_ sockets: KernelSockets) throws {
-        for channel in SocketChannel.allCases {
+        for channel in Channel.allCases {
             let fd = sockets.socket(for: channel).fileDescriptor
             try loop.register(fd: fd, events: EventLoop.readable) { [self] _ in
                 self.assumeIsolated { $0.drain(channel) }
@@ -379,7 +373,7 @@ public actor Kernel {
         let ping: [UInt8] = Array("ping".utf8)
         if (try? ping.withUnsafeBytes { try sockets.heartbeat.send($0, more: false) }) == true {
             heartbeatPending = true
-            if sockets.heartbeat.hasInput { scheduleDrain(.heartbeat) }
+            if sockets.heartbeat.hasInput { scheduleDrain(.hb) }
         }
         startHeartbeat()
     }
@@ -390,7 +384,7 @@ public actor Kernel {
         for (_, handle) in timers { loop.cancelTimer(handle) }
         timers.removeAll()
         if let sockets {
-            for channel in SocketChannel.allCases { loop.deregister(fd: sockets.socket(for: channel).fileDescriptor) }
+            for channel in Channel.allCases { loop.deregister(fd: sockets.socket(for: channel).fileDescriptor) }
             sockets.close()
         }
         sockets = nil
@@ -425,7 +419,7 @@ public actor Kernel {
 
     // MARK: - Receiving
 
-    private func scheduleDrain(_ channel: SocketChannel) {
+    private func scheduleDrain(_ channel: Channel) {
         guard !drainScheduled.contains(channel) else { return }
         drainScheduled.insert(channel)
         loop.execute { [self] in
@@ -436,7 +430,7 @@ public actor Kernel {
         }
     }
 
-    private func drain(_ channel: SocketChannel) {
+    private func drain(_ channel: Channel) {
         guard let sockets else { return }
         let socket = sockets.socket(for: channel)
         var handled = 0
@@ -458,18 +452,12 @@ public actor Kernel {
         if socket.hasInput { scheduleDrain(channel) }
     }
 
-    private func handleIncoming(_ socketChannel: SocketChannel, _ frames: [[UInt8]]) {
-        let channel: Channel
-        switch socketChannel {
-        case .heartbeat:
+    private func handleIncoming(_ channel: Channel, _ frames: [[UInt8]]) {
+        if channel == .hb {
             heartbeatPending = false
             if missedHeartbeats >= 2 { logger.info("kernel answers heartbeats again") }
             missedHeartbeats = 0
             return
-        case .shell: channel = .shell
-        case .control: channel = .control
-        case .stdin: channel = .stdin
-        case .iopub: channel = .iopub
         }
         let layout: ZMQFrameLayout
         do { layout = try ZMQFrameLayout.parse(frames) } catch {

@@ -1,5 +1,6 @@
 import CZeroMQ
 import EventLoop
+import JupyterProtocol
 
 /// The gateway's side of one kernel's five ZeroMQ sockets: shell, control and stdin DEALERs (shell and stdin
 /// share one routing identity, because the kernel sends `input_request` to the shell requester's identity), an
@@ -46,7 +47,7 @@ final class KernelSockets {
             try control.connect(info.endpoint(for: .control))
             try stdin.connect(info.endpoint(for: .stdin))
             try iopub.connect(info.endpoint(for: .iopub))
-            try heartbeat.connect(info.endpoint(for: .heartbeat))
+            try heartbeat.connect(info.endpoint(for: .hb))
         } catch {
             close()
             throw error
@@ -54,13 +55,13 @@ final class KernelSockets {
     }
 
     /// The socket for a channel the gateway sends on or receives from.
-    func socket(for channel: SocketChannel) -> ZMQSocket {
+    func socket(for channel: Channel) -> ZMQSocket {
         switch channel {
         case .shell: shell
         case .control: control
         case .stdin: stdin
         case .iopub: iopub
-        case .heartbeat: heartbeat
+        case .hb: heartbeat
         }
     }
 
@@ -69,7 +70,3 @@ final class KernelSockets {
     }
 }
 
-/// The five kernel sockets, as the `Kernel` actor names them.
-enum SocketChannel: Int, CaseIterable, Sendable {
-    case shell, control, stdin, iopub, heartbeat
-}

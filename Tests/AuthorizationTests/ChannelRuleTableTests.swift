@@ -1,3 +1,4 @@
+import JupyterProtocol
 import Testing
 @testable import Authorization
 
@@ -38,7 +39,7 @@ import Testing
         t.setRule(channel: nil, msgType: "usage_request", level: .read)
         t.setRule(channel: .shell, msgType: "execute_request", level: .read)
         #expect(t.requiredLevel(channel: .control, msgType: "shutdown_request") == .owner)
-        for c in Channel.allCases { #expect(t.requiredLevel(channel: c, msgType: "usage_request") == .read) }
+        for c in Channel.messageChannels { #expect(t.requiredLevel(channel: c, msgType: "usage_request") == .read) }
         #expect(t.requiredLevel(channel: .shell, msgType: "execute_request") == .read)
         #expect(t.requiredLevel(channel: .shell, msgType: "comm_msg") == .execute, "others untouched")
         t.removeRule(channel: nil, msgType: "usage_request")
@@ -66,12 +67,12 @@ import Testing
         var rules: [ChannelRuleTable.Rule] = []
         for i in 0..<300 {
             let level: AccessLevel = [.read, .execute, .owner][i % 3]
-            rules.append(.init(channel: Channel.allCases[i % 4], msgType: "custom_\(i)_request", level: level))
+            rules.append(.init(channel: Channel.messageChannels[i % 4], msgType: "custom_\(i)_request", level: level))
         }
         let t = ChannelRuleTable(rules: rules, unknownLevel: .none)
         for r in rules {
             #expect(t.requiredLevel(channel: r.channel, msgType: r.msgType) == r.level)
-            let other = Channel.allCases[(Int(r.channel.rawValue) + 1) % 4]
+            let other = Channel.messageChannels[(r.channel.index + 1) % 4]
             #expect(t.requiredLevel(channel: other, msgType: r.msgType) == .none)
         }
         #expect(t.rules.count == 300)

@@ -87,6 +87,7 @@ import Testing
             "channel_rules.execute_request"),
         (#"{"version": 1, "channel_rules": {"shel/execute_request": "read"}}"#, "invalid_value",
             "channel_rules.shel/execute_request"),
+        (#"{"version": 1, "channel_rules": {"hb/ping": "read"}}"#, "invalid_value", "channel_rules.hb/ping"),
         (#"{"version": 1, "channel_rules": {"shell/": "read"}}"#, "invalid_value", "channel_rules.shell/"),
         (#"{"version": 1, "channel_rules": {"shell/execute_request": "write"}}"#, "invalid_value",
             "channel_rules.shell/execute_request"),

@@ -1,4 +1,5 @@
 import Foundation
+import JupyterProtocol
 import Testing
 @testable import KernelRuntime
 
@@ -57,14 +58,14 @@ private struct CountingGenerator: RandomNumberGenerator {
 
     @Test func endpoints() {
         var info = ConnectionInfo(kernelName: "k", ports: [10, 11, 12, 13, 14])
-        #expect(ConnectionInfo.Channel.allCases.map { info.endpoint(for: $0) } == [
+        #expect(Channel.allCases.map { info.endpoint(for: $0) } == [
             "tcp://127.0.0.1:10", "tcp://127.0.0.1:11", "tcp://127.0.0.1:12", "tcp://127.0.0.1:13", "tcp://127.0.0.1:14",
         ])
         info.ip = "::1"
         #expect(info.endpoint(for: .control) == "tcp://[::1]:13")
         info.transport = .ipc
         info.ip = "/tmp/kernel-1"
-        #expect(info.endpoint(for: .heartbeat) == "ipc:///tmp/kernel-1-14")
+        #expect(info.endpoint(for: .hb) == "ipc:///tmp/kernel-1-14")
     }
 }
 

@@ -1,3 +1,4 @@
+import JupyterProtocol
 import Testing
 @testable import KernelRuntime
 
@@ -58,8 +59,8 @@ import Testing
         let info = ConnectionInfo(kernelName: "k", ipcPrefix: isolation.ipcPrefix(for: "abc"))
         #expect(info.transport == .ipc)
         #expect(info.endpoint(for: .shell) == "ipc:///run/kg/kernels/abc/kernel-1")
-        #expect(info.endpoint(for: .heartbeat) == "ipc:///run/kg/kernels/abc/kernel-5")
-        #expect(Set(ConnectionInfo.Channel.allCases.map { info.endpoint(for: $0) }).count == 5)
+        #expect(info.endpoint(for: .hb) == "ipc:///run/kg/kernels/abc/kernel-5")
+        #expect(Set(Channel.allCases.map { info.endpoint(for: $0) }).count == 5)
     }
 
     @Test func lookupFindsRootAndRejectsUnknownAccounts() throws {
