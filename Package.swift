@@ -5,7 +5,8 @@ import PackageDescription
 ///   C* system libraries and CLinuxShim
 ///   JSONValue                               JSON document value: strict parser, sorted-key serializer
 ///   JupyterProtocol, Authorization          pure logic, no I/O
-///   EventLoop                               epoll loops that are actor executors, ZeroMQ sockets, processes
+///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals
+///   ZeroMQ, ChildProcesses                  ZeroMQ sockets (libzmq); child processes watched on a loop
 ///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
 ///   Gateway                                 REST handlers, channel bridge, configuration
 ///   kernel-gateway, echo-kernel, gateway-bench   executables
@@ -32,16 +33,21 @@ let package = Package(
         .target(name: "JSONValue", swiftSettings: strict),
         .target(name: "JupyterProtocol", dependencies: ["CCrypto"], swiftSettings: strict),
         .target(name: "Authorization", dependencies: ["JSONValue", "JupyterProtocol", "CCrypto"], swiftSettings: strict),
-        .target(name: "EventLoop", dependencies: ["CLinuxShim", "CZeroMQ"], swiftSettings: strict),
+        .target(name: "EventLoop", dependencies: ["CLinuxShim"], swiftSettings: strict),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
+        .target(name: "ChildProcesses", dependencies: ["EventLoop", "CLinuxShim"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "KernelRuntime", dependencies: ["JSONValue", "EventLoop", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
+        .target(
+            name: "KernelRuntime",
+            dependencies: ["JSONValue", "EventLoop", "ZeroMQ", "ChildProcesses", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"],
+            swiftSettings: strict),
         .target(name: "Gateway", dependencies: ["JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 
         .executableTarget(name: "kernel-gateway", dependencies: ["Gateway"], swiftSettings: strict),
         .executableTarget(name: "echo-kernel", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
         .executableTarget(
             name: "gateway-bench",
-            dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "HTTPServer", "KernelRuntime", "CAllocCounter"],
+            dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "ZeroMQ", "HTTPServer", "KernelRuntime", "CAllocCounter"],
             path: "Benchmarks/gateway-bench", swiftSettings: strict),
 
         .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: strict),
@@ -49,6 +55,8 @@ let package = Package(
         .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization", "JupyterProtocol"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "EventLoop", "CZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses", "EventLoop"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KernelRuntimeTests", dependencies: ["JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol"], swiftSettings: strict),

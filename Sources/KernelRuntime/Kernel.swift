@@ -1,5 +1,7 @@
 import CLinuxShim
+import ChildProcesses
 import EventLoop
+import ZeroMQ
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-import EventLoop
+import ChildProcesses
 #if canImport(Glibc)
 import Glibc
 #endif
