@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Linux only: the loops and processes are built on epoll, eventfd, signalfd and pidfd (no platforms entry claims
+/// more).
+///
 /// Dependency direction (bottom to top):
 ///   C* system libraries and CLinuxShim
 ///   JSONValue                               JSON document value: strict parser, sorted-key serializer
@@ -14,7 +17,6 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "KernelGateway",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kernel-gateway", targets: ["kernel-gateway"]),
         .executable(name: "echo-kernel", targets: ["echo-kernel"]),

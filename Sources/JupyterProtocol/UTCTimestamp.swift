@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A UTC instant with microsecond precision, formatted the way Jupyter headers carry `date`:
 /// `2026-11-24T02:13:45.123456Z` (always six fraction digits; Python's `isoformat` drops them when the

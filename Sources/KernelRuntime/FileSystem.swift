@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The few file-system calls the module needs, on raw POSIX so symlink and permission handling is explicit.
 ///

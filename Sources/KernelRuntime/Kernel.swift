@@ -2,9 +2,7 @@ import CLinuxShim
 import ChildProcesses
 import EventLoop
 import ZeroMQ
-#if canImport(Glibc)
 import Glibc
-#endif
 import JupyterProtocol
 import Logging
 
