@@ -1,3 +1,5 @@
+import Basics
+
 /// An HTTP response to be serialized onto a connection.
 ///
 /// A plain value. `Content-Length`, `Connection` and `Transfer-Encoding` are owned by the serializer
@@ -31,10 +33,10 @@ public struct HTTPResponse: Sendable, Equatable {
         var body: [UInt8] = []
         body.reserveCapacity(32 + message.utf8.count + (reason?.utf8.count ?? 0))
         body.append(contentsOf: #"{"message": "#.utf8)
-        JSONString.appendQuoted(message, to: &body)
+        JSONEscaper.appendQuoted(message, to: &body)
         body.append(contentsOf: #", "reason": "#.utf8)
         if let reason {
-            JSONString.appendQuoted(reason, to: &body)
+            JSONEscaper.appendQuoted(reason, to: &body)
         } else {
             body.append(contentsOf: "null".utf8)
         }
