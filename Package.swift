@@ -6,7 +6,7 @@ import PackageDescription
 ///
 /// Dependency direction (bottom to top):
 ///   C* system libraries and CLinuxShim
-///   Basics                                  helpers every layer shares: the one JSON string escaper
+///   Basics                                  helpers every layer shares: the one JSON string escaper, the one ISO-8601 formatter
 ///   JSONValue                               JSON document value: strict parser, sorted-key serializer
 ///   JupyterProtocol, Authorization          pure logic, no I/O
 ///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals
@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["Basics", "EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
         .target(
             name: "KernelRuntime",
-            dependencies: ["JSONValue", "EventLoop", "ZeroMQ", "ChildProcesses", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"],
+            dependencies: ["Basics", "JSONValue", "EventLoop", "ZeroMQ", "ChildProcesses", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"],
             swiftSettings: strict),
         .target(name: "Gateway", dependencies: ["Basics", "JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 

@@ -1,3 +1,4 @@
+import Basics
 import CLinuxShim
 import ChildProcesses
 import EventLoop
