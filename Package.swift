@@ -6,7 +6,7 @@ import PackageDescription
 ///
 /// Dependency direction (bottom to top):
 ///   C* system libraries and CLinuxShim
-///   Basics                                  helpers every layer shares: the one JSON string escaper, the one ISO-8601 formatter
+///   Basics                                  the one JSON string escaper, ISO-8601 formatter, bounded file reader
 ///   JSONValue                               JSON document value: strict parser, sorted-key serializer
 ///   JupyterProtocol, Authorization          pure logic, no I/O
 ///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals

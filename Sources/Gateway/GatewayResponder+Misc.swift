@@ -1,9 +1,9 @@
+import Basics
 import Authorization
 import HTTPServer
 import JupyterProtocol
 import KernelRuntime
 import JSONValue
-import Glibc
 
 extension GatewayResponder {
     static let version = "0.1.0"
@@ -81,7 +81,7 @@ extension GatewayResponder {
         if let denied = authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)") { return denied }
         // The catalog only resolves regular files directly inside the spec's own directory.
         guard let path = try? await manager.catalog.resourcePath(kernel: name, file: file),
-              let data = FileReading.contents(of: path, limit: 8 << 20) else {
+              let data = try? BoundedFileReader.read(path, maxBytes: 8 << 20, followSymlinks: false) else {
             return fail(.notFound, "kernelspec \(name) has no resource \(file)")
         }
         var headers = HTTPHeaders()
@@ -125,24 +125,5 @@ extension GatewayResponder {
         var headers = HTTPHeaders()
         headers.set(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
         return .response(HTTPResponse(status: .ok, headers: headers, body: Array(text.utf8)))
-    }
-}
-
-
-/// Small bounded file reads for kernelspec resources.
-enum FileReading {
-    static func contents(of path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { return nil }
-        }
     }
 }
