@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLinuxShim"], swiftSettings: strict),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
         .target(name: "ChildProcesses", dependencies: ["EventLoop", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["Basics", "EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
         .target(
             name: "KernelRuntime",
             dependencies: ["Basics", "JSONValue", "EventLoop", "ZeroMQ", "ChildProcesses", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"],
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses", "EventLoop"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KernelRuntimeTests", dependencies: ["Basics", "JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol", "HTTPServer", "KernelRuntime"], swiftSettings: strict),
         .testTarget(name: "EchoKernelTests", dependencies: ["echo-kernel", "Basics", "JupyterProtocol"], swiftSettings: strict),
     ]
 )

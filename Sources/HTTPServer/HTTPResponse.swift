@@ -1,5 +1,3 @@
-import Basics
-
 /// An HTTP response to be serialized onto a connection.
 ///
 /// A plain value. `Content-Length`, `Connection` and `Transfer-Encoding` are owned by the serializer
@@ -25,22 +23,5 @@ public struct HTTPResponse: Sendable, Equatable {
         var fields = headers
         fields.set(name: "Content-Type", value: "application/json")
         return HTTPResponse(status: status, headers: fields, body: body)
-    }
-
-    /// The Jupyter-style error response: `{"message": ..., "reason": ...}` with `reason` null when
-    /// absent. Both strings are JSON-escaped, so any text (including client input) is safe here.
-    public static func error(_ status: HTTPStatus, message: String, reason: String? = nil, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
-        var body: [UInt8] = []
-        body.reserveCapacity(32 + message.utf8.count + (reason?.utf8.count ?? 0))
-        body.append(contentsOf: #"{"message": "#.utf8)
-        JSONEscaper.appendQuoted(message, to: &body)
-        body.append(contentsOf: #", "reason": "#.utf8)
-        if let reason {
-            JSONEscaper.appendQuoted(reason, to: &body)
-        } else {
-            body.append(contentsOf: "null".utf8)
-        }
-        body.append(UInt8(ascii: "}"))
-        return json(status, body: body, headers: headers)
     }
 }
