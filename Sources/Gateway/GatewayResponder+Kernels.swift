@@ -185,7 +185,9 @@ extension GatewayResponder {
     /// Looks up the `{id}` kernel and checks `action` on it with the one policy function, then runs `body`. A
     /// kernel the caller may not even read answers exactly like an unknown id (404).
     func withKernel(_ context: RequestContext, _ action: Action,
-                    _ body: (KernelRecord) async throws(RESTError) -> HTTPServerResponse) async throws(RESTError) -> HTTPServerResponse {
+                    _ body: (KernelRecord) async throws(RESTError) -> HTTPServerResponse)
+        async throws(RESTError) -> HTTPServerResponse
+    {
         let record = try kernelRecord(context)
         try authorize(context, action, .kernel(record.access.snapshot), describing: "kernel \(record.id)")
         return try await body(record)

@@ -116,11 +116,13 @@ final class GatewayResponder: HTTPResponder {
             case .methodNotAllowed(let allowed):
                 var headers = HTTPHeaders()
                 headers.set(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
-                throw RESTError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.path)", headers: headers)
+                throw RESTError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.path)",
+                                headers: headers)
             case .found(let route, let parameters):
                 pattern = route.pattern
                 let metricsOpen = configuration.metricsOpen && pattern == "/metrics"
-                let identity = metricsOpen ? Identity(username: "anonymous", roles: []) : try authenticate(request, peer: peer)
+                let identity = metricsOpen
+                    ? Identity(username: "anonymous", roles: []) : try authenticate(request, peer: peer)
                 lastActivityStore.withLock { $0 = UTCTimestamp.now() }
                 let context = RequestContext(request: request, identity: identity, parameters: parameters, peer: peer)
                 return (pattern, withCORS(request, try await route.handler(self, context)))
