@@ -29,6 +29,13 @@ import Testing
         #expect(code { () throws(FileReadError) in try BoundedFileReader.read(file, maxBytes: big.count - 1) } == .tooLarge(big.count - 1))
     }
 
+    /// /proc files report size 0: they are read to the end, still within the bound.
+    @Test func readsProcFiles() throws {
+        let status = try BoundedFileReader.read("/proc/self/status", maxBytes: 1 << 20)
+        #expect(String(decoding: status, as: UTF8.self).hasPrefix("Name:"))
+        #expect(code { () throws(FileReadError) in try BoundedFileReader.read("/proc/self/status", maxBytes: 8) } == .tooLarge(8))
+    }
+
     @Test func refusesWhatIsNotARegularFile() throws {
         let dir = try Directory()
         #expect(code { () throws(FileReadError) in try BoundedFileReader.read(dir.path, maxBytes: 10) } == .notRegularFile)
