@@ -7,8 +7,9 @@ import PackageDescription
 /// Dependency direction (bottom to top):
 ///   C* system libraries and CLinuxShim
 ///   Basics                                  the one JSON string escaper, ISO-8601 formatter, bounded file reader
-///   JSONValue                               JSON document value: strict parser, sorted-key serializer
-///   JupyterProtocol, Authorization          pure logic, no I/O
+///   Logging, JSONValue                      JSON-lines logger; JSON document value: strict parser, sorted-key serializer
+///   JupyterProtocol                         pure logic, no I/O: wire formats, scanner, signer, the channel enum
+///   Authorization                           pure logic, no I/O: policy, users, channel rules
 ///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals
 ///   ZeroMQ, ChildProcesses                  ZeroMQ sockets (libzmq); child processes watched on a loop
 ///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
