@@ -1,11 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Linux only: the loops and processes are built on epoll, eventfd, signalfd and pidfd (no platforms entry claims
+/// more).
+///
 /// Dependency direction (bottom to top):
 ///   C* system libraries and CLinuxShim
-///   JSONValue                               JSON document value: strict parser, sorted-key serializer
-///   JupyterProtocol, Authorization          pure logic, no I/O
-///   EventLoop                               epoll loops that are actor executors, ZeroMQ sockets, processes
+///   Basics                                  the one JSON string escaper, ISO-8601 formatter, bounded file reader
+///   Logging, JSONValue                      JSON-lines logger; JSON document value: strict parser, sorted-key serializer
+///   JupyterProtocol                         pure logic, no I/O: wire formats, scanner, signer, the channel enum
+///   Authorization                           pure logic, no I/O: policy, users, channel rules
+///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals
+///   ZeroMQ, ChildProcesses                  ZeroMQ sockets (libzmq); child processes watched on a loop
 ///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
 ///   Gateway                                 REST handlers, channel bridge, configuration
 ///   kernel-gateway, echo-kernel, gateway-bench   executables
@@ -13,7 +19,6 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "KernelGateway",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kernel-gateway", targets: ["kernel-gateway"]),
         .executable(name: "echo-kernel", targets: ["echo-kernel"]),
@@ -28,30 +33,39 @@ let package = Package(
         // Counting malloc/free replacements; link into gateway-bench only (it interposes the process allocator).
         .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
 
-        .target(name: "Logging", swiftSettings: strict),
+        .target(name: "Basics", swiftSettings: strict),
+        .target(name: "Logging", dependencies: ["Basics"], swiftSettings: strict),
         .target(name: "JSONValue", swiftSettings: strict),
-        .target(name: "JupyterProtocol", dependencies: ["CCrypto"], swiftSettings: strict),
-        .target(name: "Authorization", dependencies: ["JSONValue", "JupyterProtocol", "CCrypto"], swiftSettings: strict),
-        .target(name: "EventLoop", dependencies: ["CLinuxShim", "CZeroMQ"], swiftSettings: strict),
+        .target(name: "JupyterProtocol", dependencies: ["Basics", "CCrypto"], swiftSettings: strict),
+        .target(name: "Authorization", dependencies: ["Basics", "JSONValue", "JupyterProtocol", "CCrypto"], swiftSettings: strict),
+        .target(name: "EventLoop", dependencies: ["CLinuxShim"], swiftSettings: strict),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
+        .target(name: "ChildProcesses", dependencies: ["EventLoop", "CLinuxShim"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "KernelRuntime", dependencies: ["JSONValue", "EventLoop", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"], swiftSettings: strict),
-        .target(name: "Gateway", dependencies: ["JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
+        .target(
+            name: "KernelRuntime",
+            dependencies: ["Basics", "JSONValue", "EventLoop", "ZeroMQ", "ChildProcesses", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"],
+            swiftSettings: strict),
+        .target(name: "Gateway", dependencies: ["Basics", "JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 
         .executableTarget(name: "kernel-gateway", dependencies: ["Gateway"], swiftSettings: strict),
-        .executableTarget(name: "echo-kernel", dependencies: ["EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
+        .executableTarget(name: "echo-kernel", dependencies: ["Basics", "EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
         .executableTarget(
             name: "gateway-bench",
-            dependencies: ["Gateway", "JupyterProtocol", "Authorization", "EventLoop", "HTTPServer", "KernelRuntime", "CAllocCounter"],
+            dependencies: ["Basics", "Gateway", "JupyterProtocol", "Authorization", "EventLoop", "ZeroMQ", "HTTPServer", "KernelRuntime", "CAllocCounter"],
             path: "Benchmarks/gateway-bench", swiftSettings: strict),
 
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"], swiftSettings: strict),
         .testTarget(name: "LoggingTests", dependencies: ["Logging"], swiftSettings: strict),
         .testTarget(name: "JSONValueTests", dependencies: ["JSONValue"], swiftSettings: strict),
-        .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "JupyterProtocolTests", dependencies: ["JupyterProtocol", "Basics"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization", "JupyterProtocol"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "EventLoop", "CZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses", "EventLoop"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
-        .testTarget(name: "KernelRuntimeTests", dependencies: ["JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol"], swiftSettings: strict),
-        .testTarget(name: "EchoKernelTests", dependencies: ["echo-kernel", "JupyterProtocol"], swiftSettings: strict),
+        .testTarget(name: "KernelRuntimeTests", dependencies: ["Basics", "JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol", "HTTPServer", "KernelRuntime"], swiftSettings: strict),
+        .testTarget(name: "EchoKernelTests", dependencies: ["echo-kernel", "Basics", "JupyterProtocol"], swiftSettings: strict),
     ]
 )

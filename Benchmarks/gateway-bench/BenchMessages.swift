@@ -1,3 +1,4 @@
+import Basics
 import JupyterProtocol
 
 /// The fixed, realistic messages every micro-benchmark uses.

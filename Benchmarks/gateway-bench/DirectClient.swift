@@ -1,4 +1,5 @@
 import EventLoop
+import ZeroMQ
 import JupyterProtocol
 
 /// One direct client of a kernel, no gateway: a DEALER on shell and a SUB on iopub, on one event loop, keeping

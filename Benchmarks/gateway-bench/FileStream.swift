@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Unbuffered writes to a file descriptor, for messages that must not interleave with `print` buffering.
 /// Used from the main thread only.

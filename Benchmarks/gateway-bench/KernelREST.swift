@@ -1,3 +1,4 @@
+import Basics
 import EventLoop
 import Foundation
 
@@ -14,7 +15,7 @@ enum KernelREST {
     static func start(_ url: GatewayURL, name: String, token: String?) throws(BlockingHTTPClient.Failure) -> Started {
         let begin = Monotonic.now
         var body: [UInt8] = []
-        RequestEncoder.appendJSONString(name, to: &body)
+        JSONEscaper.appendQuoted(name, to: &body)
         let response = try BlockingHTTPClient.request("POST", url, "api/kernels", token: token,
                                                       body: "{\"name\":" + String(decoding: body, as: UTF8.self) + "}")
         let latency = Monotonic.now &- begin

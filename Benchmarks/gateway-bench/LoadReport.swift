@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The result of one load run: an ordered list of (key, value) for JSON, plus human-readable lines.
@@ -63,7 +64,7 @@ struct LoadReport {
         switch value {
         case let s as String:
             var out: [UInt8] = []
-            RequestEncoder.appendJSONString(s, to: &out)
+            JSONEscaper.appendQuoted(s, to: &out)
             return String(decoding: out, as: UTF8.self)
         case let b as Bool: return b ? "true" : "false"
         case let i as Int: return String(i)

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Times benchmarks: calibrates an iteration count so one run lasts about `minimumRunNanoseconds`, then
 /// does `runs` timed runs, keeping the best and the median ns/op and the allocations per operation.

@@ -1,3 +1,4 @@
+import Basics
 import Glibc
 
 /// CPU time and memory of a process, from `/proc/PID/stat` and `/proc/PID/status` (Linux).
@@ -49,17 +50,10 @@ struct ProcessStats: Sendable {
         return nil
     }
 
+    /// A small /proc file as text, or nil when it cannot be read (the process is gone).
     static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) } else if n < 0 && errno == EINTR { continue } else { break }
-        }
-        return String(decoding: out, as: UTF8.self)
+        guard let bytes = try? BoundedFileReader.read(path, maxBytes: 1 << 20) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

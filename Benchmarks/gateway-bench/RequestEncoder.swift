@@ -1,3 +1,4 @@
+import Basics
 import JupyterProtocol
 
 /// Builds shell requests in either wire format into one reusable buffer, without a JSON library.
@@ -66,28 +67,9 @@ struct RequestEncoder {
     static func executeContent(code: String) -> [UInt8] {
         var out: [UInt8] = []
         out.append(static: "{\"code\":")
-        appendJSONString(code, to: &out)
+        JSONEscaper.appendQuoted(code, to: &out)
         out.append(static: ",\"silent\":false,\"store_history\":true,\"user_expressions\":{},\"allow_stdin\":false,\"stop_on_error\":true}")
         return out
-    }
-
-    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(static: "\\\"")
-            case UInt8(ascii: "\\"): out.append(static: "\\\\")
-            case UInt8(ascii: "\n"): out.append(static: "\\n")
-            case UInt8(ascii: "\t"): out.append(static: "\\t")
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(static: "\\u00")
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 15)])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -150,7 +150,7 @@ struct EchoResponder: HTTPResponder {
         do {
             handshake = try WebSocketHandshake(request: request)
         } catch {
-            return .response(error.response)
+            return .response(error.httpError.plainTextResponse)
         }
         let configuration = self.configuration
         let handler = self.handler

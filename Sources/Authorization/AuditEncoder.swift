@@ -1,3 +1,5 @@
+import Basics
+
 /// Encodes `AuditEvent`s as JSON lines: one object per line, keys in a fixed order, `\n` terminated.
 ///
 /// `{"time":"2025-01-02T03:04:05.678Z","user":"alice","action":"execute","resource":"kernels/k1",
@@ -20,7 +22,7 @@ public enum AuditEncoder {
         var w = JSONWriter(capacity: 0)
         swap(&w.bytes, &buffer)
         w.raw("{\"time\":\"")
-        w.raw(iso8601(milliseconds: event.timeMilliseconds))
+        UTCTimestamp(milliseconds: event.timeMilliseconds).write(into: &w.bytes, fractionDigits: 3)
         w.raw("\",\"user\":")
         if let u = event.user { w.string(redact(u)) } else { w.raw("null") }
         w.raw(",\"action\":")
@@ -91,33 +93,5 @@ public enum AuditEncoder {
     private static func isHex(_ c: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(c)
             || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(c)
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds since the epoch (proleptic Gregorian, UTC).
-    public static func iso8601(milliseconds ms: Int64) -> String {
-        let millis = Int((ms % 1000 + 1000) % 1000)
-        let secs = (ms - Int64(millis)) / 1000
-        var days = secs / 86400
-        var rem = secs % 86400
-        if rem < 0 {
-            rem += 86400
-            days -= 1
-        }
-        // Days-to-civil conversion (Howard Hinnant's published algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rem / 3600, 2)):\(pad(rem % 3600 / 60, 2))"
-            + ":\(pad(rem % 60, 2)).\(pad(Int64(millis), 3))Z"
     }
 }

@@ -19,7 +19,7 @@ public struct MeResponse: Sendable {
     ///   message); the `file` is "permissions query".
     public static func parsePermissionsQuery(_ value: String) throws(AuthorizationFileError) -> [String: [String]] {
         if value.isEmpty { return [:] }
-        let r = FileReader(file: "permissions query")
+        let r = JSONDocumentReader(file: "permissions query")
         let members = try r.object(try r.parse(Array(value.utf8)), "")
         var out: [String: [String]] = [:]
         for (k, v) in members { out[k] = try r.stringArray(v, k) }

@@ -15,7 +15,7 @@ extension Policy {
     ///   unknown resource types, actions or levels, bad role names, inheritance cycles or unknown parents,
     ///   malformed channel rule keys.
     public init(fileContents bytes: [UInt8]) throws(AuthorizationFileError) {
-        let r = FileReader(file: "policy file")
+        let r = JSONDocumentReader(file: "policy file")
         let root = try r.object(
             try r.parse(bytes), "", allowed: ["version", "roles", "channel_rules", "unknown_message_level"])
         let version = try r.integer(try r.required(root, "version", ""), "version", min: 0)
@@ -70,7 +70,7 @@ extension Policy {
         self.init(roles: roles, channelRules: rules)
     }
 
-    private static func level(_ v: JSONValue, _ path: String, _ r: FileReader) throws(AuthorizationFileError)
+    private static func level(_ v: JSONValue, _ path: String, _ r: JSONDocumentReader) throws(AuthorizationFileError)
         -> AccessLevel
     {
         let s = try r.string(v, path)
@@ -95,7 +95,7 @@ extension Policy {
 
     private static func resolveRole(
         _ name: String, raw: [String: JSONObject], resolved: inout [String: Role],
-        visiting: [String], reader r: FileReader
+        visiting: [String], reader r: JSONDocumentReader
     ) throws(AuthorizationFileError) -> Role {
         if let done = resolved[name] { return done }
         let path = "roles.\(name)"

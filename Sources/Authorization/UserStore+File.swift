@@ -7,7 +7,7 @@ extension UserStore {
     ///   wrong types, invalid usernames or role names, malformed token hashes, duplicate usernames, or one
     ///   token hash shared by two users.
     public init(fileContents bytes: [UInt8]) throws(AuthorizationFileError) {
-        let r = FileReader(file: "users file")
+        let r = JSONDocumentReader(file: "users file")
         let root = try r.object(try r.parse(bytes), "", allowed: ["version", "users"])
         let version = try r.integer(try r.required(root, "version", ""), "version", min: 0)
         guard version == Self.fileVersion else {

@@ -1,3 +1,4 @@
+import Basics
 import Authorization
 import Glibc
 import Synchronization
@@ -47,11 +48,8 @@ final class AuditLog: Sendable {
         }
     }
 
-    static func nowMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
-    }
+    /// Wall-clock milliseconds since the epoch, the time `AuditEvent`s carry.
+    static func nowMilliseconds() -> Int64 { UTCTimestamp.now().milliseconds }
 }
 
 struct AuditLogError: Error, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Basics
 import Authorization
 import EventLoop
 import Foundation

@@ -23,8 +23,8 @@ extension GatewayResponder {
         return .object(model)
     }
 
-    func listKernels(_ context: RequestContext) async -> HTTPServerResponse {
-        if let denied = authorize(context, .read, .kernels, describing: "kernels") { return denied }
+    func listKernels(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try authorize(context, .read, .kernels, describing: "kernels")
         let current = policy.current
         let permissions = current.permissions(for: context.identity)
         var models: [JSONValue] = []
@@ -34,43 +34,35 @@ extension GatewayResponder {
         return json(.array(models))
     }
 
-    func getKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        await withKernel(context, .read) { record in
+    func getKernel(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try await withKernel(context, .read) { record throws(RESTError) in
             json(await model(record))
         }
     }
 
-    func startKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        let body: JSONObject
-        switch bodyObject(context.request) {
-        case .success(let object): body = object
-        case .failure(let error): return error.response
-        }
+    func startKernel(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        let body = try bodyObject(context.request)
         var name: String?
         switch body["name"] {
         case nil, .null?: name = nil
         case .string(let value)?: name = value.isEmpty ? nil : value
-        default: return fail(.badRequest, "'name' must be a string")
+        default: throw RESTError(.badRequest, "'name' must be a string")
         }
         var environment: [String: JSONValue] = [:]
         switch body["env"] {
         case nil, .null?: break
         case .object(let values)?: environment = values.dictionary
-        default: return fail(.badRequest, "'env' must be an object of strings")
+        default: throw RESTError(.badRequest, "'env' must be an object of strings")
         }
-        switch await launch(name: name, environment: environment, context: context, sessionResource: false) {
-        case .success(let record):
-            var headers = HTTPHeaders()
-            headers.set(name: "Location", value: configuration.baseURL + "api/kernels/" + record.id)
-            return json(await model(record), status: .created, headers: headers)
-        case .failure(let error):
-            return error.response
-        }
+        let record = try await launch(name: name, environment: environment, context: context, sessionResource: false)
+        var headers = HTTPHeaders()
+        headers.set(name: "Location", value: configuration.baseURL + "api/kernels/" + record.id)
+        return json(await model(record), status: .created, headers: headers)
     }
 
     /// Starts a kernel for the caller (authorization, limits, KERNEL_USERNAME), registers its hub and audits it.
     func launch(name: String?, environment: [String: JSONValue], context: RequestContext,
-                sessionResource: Bool) async -> Result<KernelRecord, HTTPServerResponseBox> {
+                sessionResource: Bool) async throws(RESTError) -> KernelRecord {
         let owner = context.identity.username
         let defaultName = await manager.catalog.defaultName
         let specName = name ?? defaultName ?? ""
@@ -81,9 +73,7 @@ extension GatewayResponder {
         let resource: Resource = sessionResource
             ? .newSession(kernelspec: specName, ownedKernelCount: owned)
             : .newKernel(kernelspec: specName, ownedKernelCount: owned)
-        if let denied = authorize(context, .write, resource, describing: "kernelspec \(specName)") {
-            return .failure(HTTPServerResponseBox(denied))
-        }
+        try authorize(context, .write, resource, describing: "kernelspec \(specName)")
         let kernel: Kernel
         let startedAt = Monotonic.now
         do {
@@ -92,24 +82,15 @@ extension GatewayResponder {
                                                    unixUser: policy.unixUser(of: owner))
         } catch let error as KernelManager.ManagerError {
             metrics.recordKernelStartFailure()
-            let status: HTTPStatus
-            switch error.code {
-            case .unknownKernelSpec: status = .notFound
-            case .invalidRequest: status = .badRequest
-            case .limitReached: status = .forbidden
-            case .forbidden:
-                status = .forbidden
+            if error.code == .forbidden {
                 audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
                                         action: "start", resource: "kernels", outcome: .denied, reason: error.message,
                                         remoteAddress: context.peer.remoteAddress))
-            case .startFailed: status = .internalServerError
-            case .notFound: status = .notFound
-            case .shuttingDown: status = .serviceUnavailable
             }
-            return .failure(HTTPServerResponseBox(fail(status, error.message)))
+            throw RESTError(error)
         } catch {
             metrics.recordKernelStartFailure()
-            return .failure(HTTPServerResponseBox(fail(.internalServerError, "kernel failed to start: \(error)")))
+            throw RESTError(.internalServerError, "kernel failed to start: \(error)")
         }
         metrics.recordKernelStart(kernelspec: kernel.spec.name, seconds: Double(Monotonic.now &- startedAt) / 1e9)
         let access = KernelAccessBox(owner: owner)
@@ -118,40 +99,40 @@ extension GatewayResponder {
         let record = KernelRecord(kernel: kernel, access: access, hub: hub)
         registry.add(record)
         auditKernel(context, "start", kernel.id, detail: kernel.spec.name)
-        return .success(record)
+        return record
     }
 
-    func deleteKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        await withKernel(context, .write) { record in
+    func deleteKernel(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try await withKernel(context, .write) { record throws(RESTError) in
             do {
                 try await manager.shutdownKernel(id: record.id)
             } catch {
-                return fail(.notFound, "kernel \(record.id) not found")
+                throw RESTError(.notFound, "kernel \(record.id) not found")
             }
             auditKernel(context, "shutdown", record.id)
             return .response(HTTPResponse(status: .noContent))
         }
     }
 
-    func interruptKernel(_ context: RequestContext) async -> HTTPServerResponse {
+    func interruptKernel(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
         // Interrupting is kernel-changing traffic, like a control interrupt_request: it needs execute.
-        await withKernel(context, .execute) { record in
+        try await withKernel(context, .execute) { record throws(RESTError) in
             do {
                 try await record.kernel.interrupt()
             } catch {
-                return fail(.conflict, "cannot interrupt kernel \(record.id): \(error)")
+                throw RESTError(.conflict, "cannot interrupt kernel \(record.id): \(error)")
             }
             auditKernel(context, "interrupt", record.id)
             return .response(HTTPResponse(status: .noContent))
         }
     }
 
-    func restartKernel(_ context: RequestContext) async -> HTTPServerResponse {
-        await withKernel(context, .write) { record in
+    func restartKernel(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try await withKernel(context, .write) { record throws(RESTError) in
             do {
                 try await record.kernel.restart()
             } catch {
-                return fail(.internalServerError, "kernel \(record.id) did not restart: \(error)")
+                throw RESTError(.internalServerError, "kernel \(record.id) did not restart: \(error)")
             }
             metrics.recordKernelRestart(kernelspec: record.kernel.spec.name)
             auditKernel(context, "restart", record.id)
@@ -170,35 +151,27 @@ extension GatewayResponder {
 
     /// Grants are visible to whoever may change them (owners and admins); others who may read the kernel get
     /// 403, and those who may not even read it the same 404 as for an unknown id.
-    func getAccess(_ context: RequestContext) async -> HTTPServerResponse {
-        await withKernel(context, .read) { record in
+    func getAccess(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try await withKernel(context, .read) { record throws(RESTError) in
             let access = record.access.snapshot
-            if let denied = authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)") {
-                return denied
-            }
+            try authorize(context, .read, .kernelAccessControl(access), describing: "access of kernel \(record.id)")
             return json(accessModel(access))
         }
     }
 
-    func putAccess(_ context: RequestContext) async -> HTTPServerResponse {
-        await withKernel(context, .read) { record in
-            if let denied = authorize(context, .write, .kernelAccessControl(record.access.snapshot),
-                                      describing: "access of kernel \(record.id)") {
-                return denied
-            }
-            let body: JSONObject
-            switch bodyObject(context.request) {
-            case .success(let object): body = object
-            case .failure(let error): return error.response
-            }
+    func putAccess(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try await withKernel(context, .read) { record throws(RESTError) in
+            try authorize(context, .write, .kernelAccessControl(record.access.snapshot),
+                          describing: "access of kernel \(record.id)")
+            let body = try bodyObject(context.request)
             guard case .string(let user)? = body["user"], !user.isEmpty else {
-                return fail(.badRequest, "'user' must be a non-empty string")
+                throw RESTError(.badRequest, "'user' must be a non-empty string")
             }
             guard case .string(let permission)? = body["permission"] else {
-                return fail(.badRequest, "'permission' must be one of read, execute, none")
+                throw RESTError(.badRequest, "'permission' must be one of read, execute, none")
             }
             guard record.access.update({ $0.setGrant(named: permission, for: user) }) != nil else {
-                return fail(.badRequest, "'permission' must be one of read, execute, none, not '\(permission)'")
+                throw RESTError(.badRequest, "'permission' must be one of read, execute, none, not '\(permission)'")
             }
             auditKernel(context, "share", record.id, detail: "\(user)=\(permission)")
             let hub = record.hub
@@ -212,16 +185,12 @@ extension GatewayResponder {
     /// Looks up the `{id}` kernel and checks `action` on it with the one policy function, then runs `body`. A
     /// kernel the caller may not even read answers exactly like an unknown id (404).
     func withKernel(_ context: RequestContext, _ action: Action,
-                    _ body: (KernelRecord) async -> HTTPServerResponse) async -> HTTPServerResponse {
-        let record: KernelRecord
-        switch kernelRecord(context) {
-        case .success(let r): record = r
-        case .failure(let error): return error.response
-        }
-        if let denied = authorize(context, action, .kernel(record.access.snapshot), describing: "kernel \(record.id)") {
-            return denied
-        }
-        return await body(record)
+                    _ body: (KernelRecord) async throws(RESTError) -> HTTPServerResponse)
+        async throws(RESTError) -> HTTPServerResponse
+    {
+        let record = try kernelRecord(context)
+        try authorize(context, action, .kernel(record.access.snapshot), describing: "kernel \(record.id)")
+        return try await body(record)
     }
 
     func auditKernel(_ context: RequestContext, _ action: String, _ kernelID: String, detail: String? = nil) {
@@ -229,10 +198,4 @@ extension GatewayResponder {
                                 action: action, resource: "kernels/\(kernelID)", outcome: .allowed, reason: detail,
                                 remoteAddress: context.peer.remoteAddress))
     }
-}
-
-/// Lets an `HTTPServerResponse` travel as a `Result` failure.
-struct HTTPServerResponseBox: Error {
-    let response: HTTPServerResponse
-    init(_ response: HTTPServerResponse) { self.response = response }
 }

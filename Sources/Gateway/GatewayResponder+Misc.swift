@@ -1,20 +1,20 @@
+import Basics
 import Authorization
 import HTTPServer
 import JupyterProtocol
 import KernelRuntime
 import JSONValue
-import Glibc
 
 extension GatewayResponder {
     static let version = "0.1.0"
 
-    func apiVersion(_ context: RequestContext) async -> HTTPServerResponse {
-        if let denied = authorize(context, .read, .api, describing: "api") { return denied }
+    func apiVersion(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try authorize(context, .read, .api, describing: "api")
         return json(.object(["version": .string(Self.version), "gateway": .string("kernel-gateway (Swift)")]))
     }
 
-    func apiStatus(_ context: RequestContext) async -> HTTPServerResponse {
-        if let denied = authorize(context, .read, .api, describing: "api status") { return denied }
+    func apiStatus(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try authorize(context, .read, .api, describing: "api status")
         var lastActivity = lastActivity
         for record in registry.all {
             let kernelActivity = await record.kernel.lastActivity
@@ -33,12 +33,12 @@ extension GatewayResponder {
         ]))
     }
 
-    func apiMe(_ context: RequestContext) async -> HTTPServerResponse {
-        if let denied = authorize(context, .read, .api, describing: "api me") { return denied }
+    func apiMe(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try authorize(context, .read, .api, describing: "api me")
         var requested: [String: [String]] = [:]
         if let query = context.request.queryValue("permissions") {
             do { requested = try MeResponse.parsePermissionsQuery(query) } catch {
-                return fail(.badRequest, "'permissions' must be a JSON object of resource type to list of actions: \(error)")
+                throw RESTError(.badRequest, "'permissions' must be a JSON object of resource type to list of actions: \(error)")
             }
         }
         let me = MeResponse(identity: context.identity, policy: policy.current, requested: requested)
@@ -55,8 +55,8 @@ extension GatewayResponder {
         return .object(["name": .string(spec.name), "spec": spec.specJSON(), "resources": .object(resources)])
     }
 
-    func listKernelspecs(_ context: RequestContext) async -> HTTPServerResponse {
-        if let denied = authorize(context, .read, .kernelspecs, describing: "kernelspecs") { return denied }
+    func listKernelspecs(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try authorize(context, .read, .kernelspecs, describing: "kernelspecs")
         let catalog = await manager.catalog
         var specs = JSONObject()
         for (name, spec) in catalog.specs { specs[name] = kernelspecModel(spec) }
@@ -66,23 +66,23 @@ extension GatewayResponder {
         ]))
     }
 
-    func getKernelspec(_ context: RequestContext) async -> HTTPServerResponse {
+    func getKernelspec(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
         let name = context.parameters["name"] ?? ""
-        if let denied = authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)") { return denied }
+        try authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)")
         guard let spec = try? await manager.catalog.spec(named: name) else {
-            return fail(.notFound, "no such kernelspec: \(name)")
+            throw RESTError(.notFound, "no such kernelspec: \(name)")
         }
         return json(kernelspecModel(spec))
     }
 
-    func getKernelspecResource(_ context: RequestContext) async -> HTTPServerResponse {
+    func getKernelspecResource(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
         let name = context.parameters["name"] ?? ""
         let file = context.parameters["file"] ?? ""
-        if let denied = authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)") { return denied }
+        try authorize(context, .read, .kernelspec(name), describing: "kernelspec \(name)")
         // The catalog only resolves regular files directly inside the spec's own directory.
         guard let path = try? await manager.catalog.resourcePath(kernel: name, file: file),
-              let data = FileReading.contents(of: path, limit: 8 << 20) else {
-            return fail(.notFound, "kernelspec \(name) has no resource \(file)")
+              let data = try? BoundedFileReader.read(path, maxBytes: 8 << 20, followSymlinks: false) else {
+            throw RESTError(.notFound, "kernelspec \(name) has no resource \(file)")
         }
         var headers = HTTPHeaders()
         headers.set(name: "Content-Type", value: Self.contentType(for: file))
@@ -100,9 +100,9 @@ extension GatewayResponder {
 
     // MARK: - Metrics
 
-    func getMetrics(_ context: RequestContext) async -> HTTPServerResponse {
+    func getMetrics(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
         if !configuration.metricsOpen {
-            if let denied = authorize(context, .read, .metrics, describing: "metrics") { return denied }
+            try authorize(context, .read, .metrics, describing: "metrics")
         }
         var kernelStates: [String: Int] = [:]
         var hubCounters: [ChannelRouter.Counters] = []
@@ -125,24 +125,5 @@ extension GatewayResponder {
         var headers = HTTPHeaders()
         headers.set(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
         return .response(HTTPResponse(status: .ok, headers: headers, body: Array(text.utf8)))
-    }
-}
-
-
-/// Small bounded file reads for kernelspec resources.
-enum FileReading {
-    static func contents(of path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out.append(contentsOf: chunk[0..<n])
-            if out.count > limit { return nil }
-        }
     }
 }

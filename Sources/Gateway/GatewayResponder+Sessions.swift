@@ -16,10 +16,10 @@ extension GatewayResponder {
     }
 
     /// The session and its kernel, or a 404 (also when the caller may not see the kernel).
-    private func visibleSession(_ context: RequestContext) async -> Result<(SessionStore.Session, KernelRecord), HTTPResponseError> {
+    private func visibleSession(_ context: RequestContext) async throws(RESTError) -> (SessionStore.Session, KernelRecord) {
         let id = context.parameters["id"] ?? ""
         guard let session = await sessions.session(id), let record = registry.record(session.kernelID) else {
-            return .failure(HTTPResponseError(status: .notFound, message: "session \(id) not found"))
+            throw RESTError(.notFound, "session \(id) not found")
         }
         let current = policy.current
         guard current.canRead(current.permissions(for: context.identity), kernel: record.access.snapshot) else {
@@ -29,13 +29,13 @@ extension GatewayResponder {
                                     action: action, resource: "session \(id)", outcome: .denied,
                                     reason: "session not found"))
             metrics.recordDenial(reason: Decision.Denial.Code.notVisible.description)
-            return .failure(HTTPResponseError(status: .notFound, message: "session \(id) not found"))
+            throw RESTError(.notFound, "session \(id) not found")
         }
-        return .success((session, record))
+        return (session, record)
     }
 
-    func listSessions(_ context: RequestContext) async -> HTTPServerResponse {
-        if let denied = authorize(context, .read, .sessions, describing: "sessions") { return denied }
+    func listSessions(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        try authorize(context, .read, .sessions, describing: "sessions")
         let current = policy.current
         let permissions = current.permissions(for: context.identity)
         var models: [JSONValue] = []
@@ -50,24 +50,16 @@ extension GatewayResponder {
         return json(.array(models))
     }
 
-    func getSession(_ context: RequestContext) async -> HTTPServerResponse {
-        switch await visibleSession(context) {
-        case .success(let (session, record)):
-            if let denied = authorize(context, .read, .session(kernel: record.access.snapshot), describing: "session \(session.id)") { return denied }
-            return json(await sessionModel(session, record))
-        case .failure(let error):
-            return error.response
-        }
+    func getSession(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        let (session, record) = try await visibleSession(context)
+        try authorize(context, .read, .session(kernel: record.access.snapshot), describing: "session \(session.id)")
+        return json(await sessionModel(session, record))
     }
 
-    func createSession(_ context: RequestContext) async -> HTTPServerResponse {
-        let body: JSONObject
-        switch bodyObject(context.request) {
-        case .success(let object): body = object
-        case .failure(let error): return error.response
-        }
+    func createSession(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        let body = try bodyObject(context.request)
         guard case .string(let path)? = body["path"] ?? body["notebook"].flatMap({ $0.objectValue?["path"] }) else {
-            return fail(.badRequest, "'path' is required")
+            throw RESTError(.badRequest, "'path' is required")
         }
         let name = body["name"]?.stringValue ?? ""
         let type = body["type"]?.stringValue ?? "notebook"
@@ -80,17 +72,14 @@ extension GatewayResponder {
         let kernelSpec = body["kernel"]?.objectValue ?? [:]
         let record: KernelRecord
         if case .string(let kernelID)? = kernelSpec["id"] {
-            guard let existing = registry.record(kernelID) else { return fail(.notFound, "kernel \(kernelID) not found") }
-            if let denied = authorize(context, .write, .session(kernel: existing.access.snapshot), describing: "kernel \(kernelID)") { return denied }
+            guard let existing = registry.record(kernelID) else { throw RESTError(.notFound, "kernel \(kernelID) not found") }
+            try authorize(context, .write, .session(kernel: existing.access.snapshot), describing: "kernel \(kernelID)")
             record = existing
         } else {
             let name = kernelSpec["name"]?.stringValue
             var environment: [String: JSONValue] = [:]
             if case .object(let values)? = body["env"] ?? kernelSpec["env"] { environment = values.dictionary }
-            switch await launch(name: name, environment: environment, context: context, sessionResource: true) {
-            case .success(let started): record = started
-            case .failure(let error): return error.response
-            }
+            record = try await launch(name: name, environment: environment, context: context, sessionResource: true)
         }
         let session = await sessions.create(path: path, name: name, type: type, kernelID: record.id)
         var headers = HTTPHeaders()
@@ -98,32 +87,21 @@ extension GatewayResponder {
         return json(await sessionModel(session, record), status: .created, headers: headers)
     }
 
-    func patchSession(_ context: RequestContext) async -> HTTPServerResponse {
-        var (session, record): (SessionStore.Session, KernelRecord)
-        switch await visibleSession(context) {
-        case .success(let found): (session, record) = found
-        case .failure(let error): return error.response
-        }
-        if let denied = authorize(context, .write, .session(kernel: record.access.snapshot), describing: "session \(session.id)") { return denied }
-        let body: JSONObject
-        switch bodyObject(context.request) {
-        case .success(let object): body = object
-        case .failure(let error): return error.response
-        }
+    func patchSession(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        var (session, record) = try await visibleSession(context)
+        try authorize(context, .write, .session(kernel: record.access.snapshot), describing: "session \(session.id)")
+        let body = try bodyObject(context.request)
         if let path = body["path"]?.stringValue { session.path = path }
         if let name = body["name"]?.stringValue { session.name = name }
         if let type = body["type"]?.stringValue { session.type = type }
         let previous = record
         if let kernel = body["kernel"]?.objectValue {
             if let id = kernel["id"]?.stringValue {
-                guard let target = registry.record(id) else { return fail(.notFound, "kernel \(id) not found") }
-                if let denied = authorize(context, .write, .session(kernel: target.access.snapshot), describing: "kernel \(id)") { return denied }
+                guard let target = registry.record(id) else { throw RESTError(.notFound, "kernel \(id) not found") }
+                try authorize(context, .write, .session(kernel: target.access.snapshot), describing: "kernel \(id)")
                 record = target
             } else if let name = kernel["name"]?.stringValue {
-                switch await launch(name: name, environment: [:], context: context, sessionResource: true) {
-                case .success(let started): record = started
-                case .failure(let error): return error.response
-                }
+                record = try await launch(name: name, environment: [:], context: context, sessionResource: true)
             }
             session.kernelID = record.id
         }
@@ -137,13 +115,9 @@ extension GatewayResponder {
         return json(await sessionModel(session, record))
     }
 
-    func deleteSession(_ context: RequestContext) async -> HTTPServerResponse {
-        let (session, record): (SessionStore.Session, KernelRecord)
-        switch await visibleSession(context) {
-        case .success(let found): (session, record) = found
-        case .failure(let error): return error.response
-        }
-        if let denied = authorize(context, .write, .kernel(record.access.snapshot), describing: "kernel \(record.id)") { return denied }
+    func deleteSession(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
+        let (session, record) = try await visibleSession(context)
+        try authorize(context, .write, .kernel(record.access.snapshot), describing: "kernel \(record.id)")
         await sessions.remove(session.id)
         try? await manager.shutdownKernel(id: record.id)
         auditKernel(context, "shutdown", record.id, detail: "session \(session.id) deleted")

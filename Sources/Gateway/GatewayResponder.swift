@@ -1,3 +1,4 @@
+import Basics
 import Authorization
 import EventLoop
 import Foundation
@@ -16,11 +17,12 @@ struct RequestContext: Sendable {
     let peer: PeerInfo
 }
 
-typealias RouteHandler = @Sendable (GatewayResponder, RequestContext) async -> HTTPServerResponse
+/// A route's handler: the response, or the `RESTError` the responder renders.
+typealias RouteHandler = @Sendable (GatewayResponder, RequestContext) async throws(RESTError) -> HTTPServerResponse
 
 /// The HTTP face of the gateway: CORS, authentication, routing, and the REST and channel handlers (in the
 /// `GatewayResponder+*.swift` files). Every route decides access through `Policy.decide` (`authorize`), and
-/// every failure is a JSON error with a status code.
+/// every failure is a thrown `RESTError`, rendered in `dispatch` as a JSON error with a status code.
 final class GatewayResponder: HTTPResponder {
     let configuration: GatewayConfiguration
     let registry: KernelRegistry
@@ -64,27 +66,27 @@ final class GatewayResponder: HTTPResponder {
         func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping RouteHandler) {
             router.add(method, pattern, Route(pattern: pattern, handler: handler))
         }
-        add(.get, "/api") { r, c in await r.apiVersion(c) }
-        add(.get, "/api/status") { r, c in await r.apiStatus(c) }
-        add(.get, "/api/me") { r, c in await r.apiMe(c) }
-        add(.get, "/api/kernelspecs") { r, c in await r.listKernelspecs(c) }
-        add(.get, "/api/kernelspecs/{name}") { r, c in await r.getKernelspec(c) }
-        add(.get, "/kernelspecs/{name}/{file}") { r, c in await r.getKernelspecResource(c) }
-        add(.get, "/api/kernels") { r, c in await r.listKernels(c) }
-        add(.post, "/api/kernels") { r, c in await r.startKernel(c) }
-        add(.get, "/api/kernels/{id}") { r, c in await r.getKernel(c) }
-        add(.delete, "/api/kernels/{id}") { r, c in await r.deleteKernel(c) }
-        add(.post, "/api/kernels/{id}/interrupt") { r, c in await r.interruptKernel(c) }
-        add(.post, "/api/kernels/{id}/restart") { r, c in await r.restartKernel(c) }
-        add(.get, "/api/kernels/{id}/channels") { r, c in await r.openChannels(c) }
-        add(.get, "/api/kernels/{id}/access") { r, c in await r.getAccess(c) }
-        add(.put, "/api/kernels/{id}/access") { r, c in await r.putAccess(c) }
-        add(.get, "/api/sessions") { r, c in await r.listSessions(c) }
-        add(.post, "/api/sessions") { r, c in await r.createSession(c) }
-        add(.get, "/api/sessions/{id}") { r, c in await r.getSession(c) }
-        add(.patch, "/api/sessions/{id}") { r, c in await r.patchSession(c) }
-        add(.delete, "/api/sessions/{id}") { r, c in await r.deleteSession(c) }
-        add(.get, "/metrics") { r, c in await r.getMetrics(c) }
+        add(.get, "/api") { r, c throws(RESTError) in try await r.apiVersion(c) }
+        add(.get, "/api/status") { r, c throws(RESTError) in try await r.apiStatus(c) }
+        add(.get, "/api/me") { r, c throws(RESTError) in try await r.apiMe(c) }
+        add(.get, "/api/kernelspecs") { r, c throws(RESTError) in try await r.listKernelspecs(c) }
+        add(.get, "/api/kernelspecs/{name}") { r, c throws(RESTError) in try await r.getKernelspec(c) }
+        add(.get, "/kernelspecs/{name}/{file}") { r, c throws(RESTError) in try await r.getKernelspecResource(c) }
+        add(.get, "/api/kernels") { r, c throws(RESTError) in try await r.listKernels(c) }
+        add(.post, "/api/kernels") { r, c throws(RESTError) in try await r.startKernel(c) }
+        add(.get, "/api/kernels/{id}") { r, c throws(RESTError) in try await r.getKernel(c) }
+        add(.delete, "/api/kernels/{id}") { r, c throws(RESTError) in try await r.deleteKernel(c) }
+        add(.post, "/api/kernels/{id}/interrupt") { r, c throws(RESTError) in try await r.interruptKernel(c) }
+        add(.post, "/api/kernels/{id}/restart") { r, c throws(RESTError) in try await r.restartKernel(c) }
+        add(.get, "/api/kernels/{id}/channels") { r, c throws(RESTError) in try await r.openChannels(c) }
+        add(.get, "/api/kernels/{id}/access") { r, c throws(RESTError) in try await r.getAccess(c) }
+        add(.put, "/api/kernels/{id}/access") { r, c throws(RESTError) in try await r.putAccess(c) }
+        add(.get, "/api/sessions") { r, c throws(RESTError) in try await r.listSessions(c) }
+        add(.post, "/api/sessions") { r, c throws(RESTError) in try await r.createSession(c) }
+        add(.get, "/api/sessions/{id}") { r, c throws(RESTError) in try await r.getSession(c) }
+        add(.patch, "/api/sessions/{id}") { r, c throws(RESTError) in try await r.patchSession(c) }
+        add(.delete, "/api/sessions/{id}") { r, c throws(RESTError) in try await r.deleteSession(c) }
+        add(.get, "/metrics") { r, c throws(RESTError) in try await r.getMetrics(c) }
         return router
     }
 
@@ -103,43 +105,41 @@ final class GatewayResponder: HTTPResponder {
         return response
     }
 
+    /// Routes, authenticates and runs the handler; the one place a `RESTError` becomes a response.
     private func dispatch(_ request: HTTPRequest, peer: PeerInfo) async -> (String, HTTPServerResponse) {
         if request.method == .options { return ("preflight", .response(preflight(request))) }
-        switch router.match(request) {
-        case .notFound:
-            return ("unmatched", withCORS(request, .response(.error(.notFound, message: "no such endpoint: \(request.path)", reason: "Not Found"))))
-        case .methodNotAllowed(let allowed):
-            var headers = HTTPHeaders()
-            headers.set(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
-            return ("unmatched", withCORS(request, .response(.error(.methodNotAllowed, message: "\(request.method.rawValue) is not allowed on \(request.path)", reason: "Method Not Allowed", headers: headers))))
-        case .found(let route, let parameters):
-            let pattern = route.pattern
-            let metricsOpen = configuration.metricsOpen && pattern == "/metrics"
-            let identity: Identity
-            if metricsOpen {
-                identity = Identity(username: "anonymous", roles: [])
-            } else {
-                switch authenticate(request, peer: peer) {
-                case .success(let who): identity = who
-                case .failure(let response): return (pattern, withCORS(request, .response(response)))
-                }
+        var pattern = "unmatched"
+        do throws(RESTError) {
+            switch router.match(request) {
+            case .notFound:
+                throw RESTError(.notFound, "no such endpoint: \(request.path)")
+            case .methodNotAllowed(let allowed):
+                var headers = HTTPHeaders()
+                headers.set(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
+                throw RESTError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.path)",
+                                headers: headers)
+            case .found(let route, let parameters):
+                pattern = route.pattern
+                let metricsOpen = configuration.metricsOpen && pattern == "/metrics"
+                let identity = metricsOpen
+                    ? Identity(username: "anonymous", roles: []) : try authenticate(request, peer: peer)
+                lastActivityStore.withLock { $0 = UTCTimestamp.now() }
+                let context = RequestContext(request: request, identity: identity, parameters: parameters, peer: peer)
+                return (pattern, withCORS(request, try await route.handler(self, context)))
             }
-            lastActivityStore.withLock { $0 = UTCTimestamp.now() }
-            let context = RequestContext(request: request, identity: identity, parameters: parameters, peer: peer)
-            return (pattern, withCORS(request, await route.handler(self, context)))
+        } catch {
+            return (pattern, withCORS(request, .response(error.response)))
         }
     }
 
+    /// Errors the HTTP layer answers by itself (unparsable requests) get the same JSON shape as REST errors.
+    func response(for error: HTTPError) -> HTTPResponse { RESTError(error).response }
+
     // MARK: - Authentication
 
-    private enum AuthenticationResult {
-        case success(Identity)
-        case failure(HTTPResponse)
-    }
-
-    private func authenticate(_ request: HTTPRequest, peer: PeerInfo) -> AuthenticationResult {
+    private func authenticate(_ request: HTTPRequest, peer: PeerInfo) throws(RESTError) -> Identity {
         guard let authenticator = policy.authenticator else {
-            return .success(Identity(username: "anonymous", roles: ["admin"]))
+            return Identity(username: "anonymous", roles: ["admin"])
         }
         var token: String?
         if let header = request.headers["Authorization"] { token = Tokens.fromAuthorizationHeader(header) }
@@ -149,32 +149,30 @@ final class GatewayResponder: HTTPResponder {
                                     resource: request.path, outcome: .unauthenticated, reason: "no token",
                                     remoteAddress: peer.remoteAddress))
             metrics.recordAuthenticationFailure()
-            return .failure(.error(.unauthorized, message: "authentication required: send 'Authorization: token <token>' or ?token=", reason: "Unauthorized"))
+            throw RESTError(.unauthorized, "authentication required: send 'Authorization: token <token>' or ?token=")
         }
         guard let identity = authenticator.authenticate(token: token) else {
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: nil, action: "authenticate",
                                     resource: request.path, outcome: .unauthenticated, reason: "invalid token",
                                     remoteAddress: peer.remoteAddress))
             metrics.recordAuthenticationFailure()
-            return .failure(.error(.unauthorized, message: "invalid token", reason: "Unauthorized"))
+            throw RESTError(.unauthorized, "invalid token")
         }
-        return .success(identity)
+        return identity
     }
 
     // MARK: - Authorization
 
-    /// Decides with the one policy function; returns the error response (403, or 404 when the caller may not even
-    /// see the resource) and audits the denial, or nil when allowed.
-    func authorize(_ context: RequestContext, _ action: Action, _ resource: Resource, describing name: String) -> HTTPServerResponse? {
+    /// Decides with the one policy function; when denied, audits the denial and throws 403, or 404 when the caller
+    /// may not even see the resource.
+    func authorize(_ context: RequestContext, _ action: Action, _ resource: Resource, describing name: String) throws(RESTError) {
         let decision = policy.current.decide(context.identity, action, resource)
-        guard case .denied(let denial) = decision else { return nil }
+        guard case .denied(let denial) = decision else { return }
         audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), identity: context.identity, action: action,
                                 resource: name, decision: decision, remoteAddress: context.peer.remoteAddress))
         metrics.recordDenial(reason: denial.code.description)
-        if denial.hidden {
-            return .response(.error(.notFound, message: "\(name) not found", reason: "Not Found"))
-        }
-        return .response(.error(.forbidden, message: "\(context.identity.username) may not \(action.rawValue) \(name): \(denial.reason)", reason: "Forbidden"))
+        if denial.hidden { throw RESTError(.notFound, "\(name) not found") }
+        throw RESTError(.forbidden, "\(context.identity.username) may not \(action.rawValue) \(name): \(denial.reason)")
     }
 
     // MARK: - CORS
@@ -206,39 +204,28 @@ final class GatewayResponder: HTTPResponder {
 
     // MARK: - Helpers
 
-    func fail(_ status: HTTPStatus, _ message: String) -> HTTPServerResponse {
-        .response(.error(status, message: message, reason: status.reasonPhrase))
-    }
-
     func json(_ value: JSONValue, status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders()) -> HTTPServerResponse {
         .response(.json(status, body: value.serialized(), headers: headers))
     }
 
-    /// The request body as a JSON object; an empty body is `{}`. Errors name what is wrong.
-    func bodyObject(_ request: HTTPRequest) -> Result<JSONObject, HTTPResponseError> {
+    /// The request body as a JSON object; an empty body is `{}`. Throws a 400 naming what is wrong.
+    func bodyObject(_ request: HTTPRequest) throws(RESTError) -> JSONObject {
         let body = request.body
-        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success([:]) }
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [:] }
         guard let value = try? JSONValue.parse(body) else {
-            return .failure(HTTPResponseError(status: .badRequest, message: "the request body is not valid JSON"))
+            throw RESTError(.badRequest, "the request body is not valid JSON")
         }
         guard case .object(let object) = value else {
-            return .failure(HTTPResponseError(status: .badRequest, message: "the request body must be a JSON object"))
+            throw RESTError(.badRequest, "the request body must be a JSON object")
         }
-        return .success(object)
+        return object
     }
 
-    /// The record for the `{id}` parameter, or a 404 response.
-    func kernelRecord(_ context: RequestContext) -> Result<KernelRecord, HTTPResponseError> {
+    /// The record for the `{id}` parameter; throws a 404.
+    func kernelRecord(_ context: RequestContext) throws(RESTError) -> KernelRecord {
         guard let id = context.parameters["id"], let record = registry.record(id) else {
-            return .failure(HTTPResponseError(status: .notFound, message: "kernel \(context.parameters["id"] ?? "") not found"))
+            throw RESTError(.notFound, "kernel \(context.parameters["id"] ?? "") not found")
         }
-        return .success(record)
+        return record
     }
-}
-
-/// An error response carried through `Result`.
-struct HTTPResponseError: Error {
-    let status: HTTPStatus
-    let message: String
-    var response: HTTPServerResponse { .response(.error(status, message: message, reason: status.reasonPhrase)) }
 }

@@ -93,7 +93,7 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
             queue.removeAll()
             closing = true
             var out: [UInt8] = []
-            error.response.serialize(into: &out, keepAlive: false)
+            responder.response(for: error.httpError).serialize(into: &out, keepAlive: false)
             tcp.write(out)
             tcp.closeAfterFlushing()
         case .request(let request):

@@ -51,9 +51,10 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         }
     }
 
-    /// A ready-to-send JSON error response (the connection must be closed after it).
-    public var response: HTTPResponse {
-        HTTPResponse.error(status, message: status.reasonPhrase, reason: detail)
+    /// What the server answers (then it closes the connection): the status, its reason phrase as the message,
+    /// and `detail`.
+    public var httpError: HTTPError {
+        HTTPError(status, message: status.reasonPhrase, detail: detail)
     }
 
     public var description: String { "\(code): \(detail)" }

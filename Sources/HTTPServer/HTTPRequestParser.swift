@@ -8,7 +8,7 @@ import CHTTPParser
 /// collects the pieces, enforces `Limits`, and decodes the URL.
 ///
 /// Terminal states: after `.upgrade` the remaining bytes belong to the new protocol and the parser
-/// ignores further input; after `.failure` the caller answers with `error.response` and closes; after
+/// ignores further input; after `.failure` the caller answers with `error.httpError` and closes; after
 /// a request whose `keepAlive` is false, bytes that follow are ignored (the connection is closing).
 ///
 /// Ownership and threading: a non-Sendable class owned by one connection and used on that

@@ -25,6 +25,14 @@ public struct UpgradedSocket: Sendable {
 /// block a thread.
 public protocol HTTPResponder: Sendable {
     func respond(to request: HTTPRequest, peer: PeerInfo) async -> HTTPServerResponse
+
+    /// Renders an error the server answers by itself (a request it could not parse), in the application's error
+    /// format. Called on the connection's loop thread: must not block. Defaults to `error.plainTextResponse`.
+    func response(for error: HTTPError) -> HTTPResponse
+}
+
+extension HTTPResponder {
+    public func response(for error: HTTPError) -> HTTPResponse { error.plainTextResponse }
 }
 
 /// Facts about the requesting connection.

@@ -24,21 +24,4 @@ public struct HTTPResponse: Sendable, Equatable {
         fields.set(name: "Content-Type", value: "application/json")
         return HTTPResponse(status: status, headers: fields, body: body)
     }
-
-    /// The Jupyter-style error response: `{"message": ..., "reason": ...}` with `reason` null when
-    /// absent. Both strings are JSON-escaped, so any text (including client input) is safe here.
-    public static func error(_ status: HTTPStatus, message: String, reason: String? = nil, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
-        var body: [UInt8] = []
-        body.reserveCapacity(32 + message.utf8.count + (reason?.utf8.count ?? 0))
-        body.append(contentsOf: #"{"message": "#.utf8)
-        JSONString.appendQuoted(message, to: &body)
-        body.append(contentsOf: #", "reason": "#.utf8)
-        if let reason {
-            JSONString.appendQuoted(reason, to: &body)
-        } else {
-            body.append(contentsOf: "null".utf8)
-        }
-        body.append(UInt8(ascii: "}"))
-        return json(status, body: body, headers: headers)
-    }
 }

@@ -42,12 +42,13 @@ public struct WebSocketHandshakeError: Error, Sendable, Equatable, CustomStringC
         }
     }
 
-    /// A ready-to-send error response; the connection should be closed after it.
-    public var response: HTTPResponse {
+    /// The error to answer with (`status`, `message`, and the header the status needs); the connection should be
+    /// closed after it. Render it with the application's `HTTPResponder.response(for:)`.
+    public var httpError: HTTPError {
         var headers = HTTPHeaders()
         if code == .unsupportedVersion { headers.add(name: "Sec-WebSocket-Version", value: "13") }
         if code == .methodNotGET { headers.add(name: "Allow", value: "GET") }
-        return HTTPResponse.error(status, message: message, reason: nil, headers: headers)
+        return HTTPError(status, message: message, headers: headers)
     }
 
     public var description: String { "\(code): \(message)" }

@@ -1,3 +1,5 @@
+import Basics
+
 /// A string already escaped and quoted as a JSON token, built once and spliced many times
 /// (e.g. the authenticated username the gateway stamps into every forwarded header).
 public struct JSONStringLiteral: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import Basics
+
 /// A header for a message the gateway originates (e.g. `kernel_info_request`, `shutdown_request`,
 /// a `status` it reports to clients), serialized without a JSON library.
 ///

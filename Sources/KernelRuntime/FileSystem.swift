@@ -1,8 +1,5 @@
-#if canImport(Glibc)
+import Basics
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The few file-system calls the module needs, on raw POSIX so symlink and permission handling is explicit.
 ///
@@ -64,35 +61,13 @@ enum FileSystem {
         return names
     }
 
-    /// Reads a whole regular file of at most `maxBytes`. Throws `.fileUnreadable` naming `path`.
+    /// Reads a whole regular file of at most `maxBytes` (`BoundedFileReader`). Throws `.fileUnreadable` naming `path`.
     static func readFile(_ path: String, maxBytes: Int) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw KernelRuntimeError(.fileUnreadable, "\(path): cannot open (\(errnoText()))")
+        do {
+            return try BoundedFileReader.read(path, maxBytes: maxBytes)
+        } catch {
+            throw KernelRuntimeError(.fileUnreadable, error.description)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw KernelRuntimeError(.fileUnreadable, "\(path): not a regular file")
-        }
-        guard Int(info.st_size) <= maxBytes else {
-            throw KernelRuntimeError(.fileUnreadable, "\(path): larger than \(maxBytes) bytes")
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw KernelRuntimeError(.fileUnreadable, "\(path): read failed (\(errnoText()))")
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > maxBytes {
-                throw KernelRuntimeError(.fileUnreadable, "\(path): larger than \(maxBytes) bytes")
-            }
-        }
-        return bytes
     }
 
     /// The canonical absolute path (symlinks resolved), or nil when it does not exist.

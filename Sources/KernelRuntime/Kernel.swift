@@ -1,8 +1,9 @@
+import Basics
 import CLinuxShim
+import ChildProcesses
 import EventLoop
-#if canImport(Glibc)
+import ZeroMQ
 import Glibc
-#endif
 import JupyterProtocol
 import Logging
 

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The directories kernel isolation needs, created and removed with the care a root process owes to paths that
 /// untrusted kernels can write into.

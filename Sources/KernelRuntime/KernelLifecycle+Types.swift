@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension KernelLifecycle {
     /// Timings and limits. The defaults follow jupyter_client (shutdown grace, restart limit) and the

@@ -1,4 +1,5 @@
 import EventLoop
+import ZeroMQ
 import Foundation
 import JupyterProtocol
 import Logging

@@ -1,8 +1,6 @@
 import EventLoop
 import Logging
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Reads one kernel process's stdout/stderr pipe on the kernel's loop and logs it line by line.
 final class KernelOutputReader: @unchecked Sendable {

@@ -1,6 +1,6 @@
 import CZeroMQ
-import EventLoop
 import JupyterProtocol
+import ZeroMQ
 
 /// The gateway's side of one kernel's five ZeroMQ sockets: shell, control and stdin DEALERs (shell and stdin
 /// share one routing identity, because the kernel sends `input_request` to the shell requester's identity), an

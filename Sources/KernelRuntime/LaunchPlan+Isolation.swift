@@ -1,7 +1,5 @@
-import EventLoop
-#if canImport(Glibc)
+import ChildProcesses
 import Glibc
-#endif
 
 extension LaunchPlan {
     /// This plan as it runs under `isolation` for a kernel owned by `account`.

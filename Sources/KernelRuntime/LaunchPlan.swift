@@ -1,4 +1,4 @@
-import EventLoop
+import ChildProcesses
 
 /// Everything needed to start one kernel process: the resolved executable, the templated argv and the envp.
 ///

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 /// Finds free TCP ports on 127.0.0.1 for a kernel's five channels.
@@ -55,11 +51,7 @@ public final class LoopbackPortAllocator: Sendable {
     public var reservedPorts: Set<Int> { reserved.withLock { $0 } }
 
     private func bindEphemeral() throws -> (Int32, Int) {
-        #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
         guard fd >= 0 else {
             throw KernelRuntimeError(.systemCallFailed, "socket() failed (\(FileSystem.errnoText()))")
         }

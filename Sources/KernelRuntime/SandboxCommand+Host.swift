@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension SandboxCommand {
     /// What `path` is on this host, without following a final symlink (nil when it does not exist): the

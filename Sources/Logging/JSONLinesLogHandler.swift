@@ -1,3 +1,4 @@
+import Basics
 import Glibc
 
 /// Writes one JSON object per line to a file descriptor (stderr by default):
@@ -30,56 +31,23 @@ public struct JSONLinesLogHandler: LogHandler {
         var out: [UInt8] = []
         out.reserveCapacity(128 + message.utf8.count)
         out.append(contentsOf: #"{"ts":"#.utf8)
-        appendJSONString(time, to: &out)
+        JSONEscaper.appendQuoted(time, to: &out)
         out.append(contentsOf: #","level":"#.utf8)
-        appendJSONString(level.name, to: &out)
+        JSONEscaper.appendQuoted(level.name, to: &out)
         out.append(contentsOf: #","logger":"#.utf8)
-        appendJSONString(label, to: &out)
+        JSONEscaper.appendQuoted(label, to: &out)
         out.append(contentsOf: #","msg":"#.utf8)
-        appendJSONString(message, to: &out)
+        JSONEscaper.appendQuoted(message, to: &out)
         for key in metadata.keys.sorted() where !["ts", "level", "logger", "msg"].contains(key) {
             out.append(UInt8(ascii: ","))
-            appendJSONString(key, to: &out)
+            JSONEscaper.appendQuoted(key, to: &out)
             out.append(UInt8(ascii: ":"))
-            appendJSONString(metadata[key] ?? "", to: &out)
+            JSONEscaper.appendQuoted(metadata[key] ?? "", to: &out)
         }
         out.append(contentsOf: "}\n".utf8)
         return out
     }
 
-    static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
-    }
-
-    /// Appends `s` as a quoted JSON string, escaping quotes, backslashes and control characters.
-    public static func appendJSONString(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): out.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): out.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
+    /// The current time as the `ts` field: UTC, milliseconds.
+    static func now() -> String { UTCTimestamp.now().iso8601(fractionDigits: 3) }
 }

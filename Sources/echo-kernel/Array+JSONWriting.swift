@@ -1,4 +1,4 @@
-import JupyterProtocol
+import Basics
 
 // Byte-append helpers for building reply JSON into reusable buffers (no JSON library on the message path).
 extension Array where Element == UInt8 {

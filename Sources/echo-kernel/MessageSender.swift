@@ -1,3 +1,4 @@
+import Basics
 import JupyterProtocol
 
 /// Builds, signs and sends the kernel's messages, reusing its buffers for every message.

@@ -1,3 +1,4 @@
+import Basics
 import JupyterProtocol
 import Testing
 @testable import echo_kernel

@@ -58,22 +58,25 @@ import Testing
         #expect(out == "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
     }
 
-    @Test func errorBodyIsValidEscapedJSON() throws {
-        let message = "quote \" backslash \\ newline \n tab \t ctl \u{01} line-sep \u{2028} é 🎉"
-        let response = HTTPResponse.error(.notFound, message: message, reason: "No such kernel")
-        #expect(response.headers["Content-Type"] == "application/json")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
-        #expect(object["message"] as? String == message)
-        #expect(object["reason"] as? String == "No such kernel")
-        let body = text(response.body)
-        #expect(body.contains(#"\u0001"#))
-        #expect(body.contains(#"\u2028"#))
-        #expect(body.contains(#"\n"#))
+    @Test func httpErrorsDefaultToPlainText() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Allow", value: "GET")
+        let response = HTTPError(.methodNotAllowed, message: "use GET", headers: headers).plainTextResponse
+        #expect(response.status == .methodNotAllowed)
+        #expect(response.headers["Content-Type"] == "text/plain; charset=utf-8")
+        #expect(response.headers["Allow"] == "GET")
+        #expect(text(response.body) == "use GET\n")
+        let detailed = HTTPError(.badRequest, message: "Bad Request", detail: "HPE_INVALID_METHOD").plainTextResponse
+        #expect(text(detailed.body) == "Bad Request: HPE_INVALID_METHOD\n")
     }
 
-    @Test func errorBodyWithoutReasonHasNull() throws {
-        let body = text(HTTPResponse.error(.forbidden, message: "no").body)
-        #expect(body == #"{"message": "no", "reason": null}"#)
+    /// A responder that does not render errors gets the plain default.
+    @Test func respondersDefaultToPlainErrors() {
+        struct Plain: HTTPResponder {
+            func respond(to request: HTTPRequest, peer: PeerInfo) async -> HTTPServerResponse { .response(HTTPResponse(status: .ok)) }
+        }
+        let error = HTTPError(.uriTooLong, message: "URI Too Long")
+        #expect(Plain().response(for: error) == error.plainTextResponse)
     }
 
     @Test func jsonEncodableHelper() throws {

@@ -95,11 +95,12 @@ import Testing
             } catch {
                 #expect(error.code == code)
                 #expect(error.status.code == status)
-                #expect(error.response.status.code == status)
+                #expect(error.httpError.status.code == status)
             }
         }
         let versionError = WebSocketHandshakeError(.unsupportedVersion, message: "x")
-        #expect(versionError.response.headers["Sec-WebSocket-Version"] == "13")
+        #expect(versionError.httpError.headers["Sec-WebSocket-Version"] == "13")
+        #expect(WebSocketHandshakeError(.methodNotGET, message: "x").httpError.headers["Allow"] == "GET")
     }
 
     @Test func base64RoundTripAndStrictness() {

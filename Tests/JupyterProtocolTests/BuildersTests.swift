@@ -1,14 +1,14 @@
+import Basics
 import Foundation
 import Testing
 @testable import JupyterProtocol
 
 @Suite struct BuildersTests {
+    /// Our scanner decodes what the one escaper (`Basics.JSONEscaper`, tested in BasicsTests) writes.
     @Test(arguments: ["", "plain", "quote\" backslash\\ slash/", "\n\r\t\u{8}\u{c}", "\u{0}\u{1}\u{1f}\u{7f}",
-                      "é ✓ 😀 \u{2028}", "mixed \"é\"\n\u{1}end"])
-    func escaperRoundTripsThroughJSON(_ value: String) throws {
+                      "é ✓ 😀 \u{2028}\u{2029}", "mixed \"é\"\n\u{1}end"])
+    func scannerDecodesEscapedStrings(_ value: String) throws {
         let token = JSONEscaper.quoted(value)
-        #expect(foundationJSON(token) as? String == value)
-        // And our own scanner accepts it and decodes it back.
         let decoded = try token.withBytes { (raw) throws(ProtocolError) -> String in
             let scanner = JSONScanner(raw)
             _ = try scanner.validateDocument()
@@ -17,19 +17,12 @@ import Testing
         #expect(decoded == value)
     }
 
-    @Test func escaperUsesShortFormsAndLowercaseHex() {
-        #expect(String(decoding: JSONEscaper.quoted("a\nb\u{1}\u{1f}"), as: UTF8.self) == "\"a\\nb\\u0001\\u001f\"")
-    }
-
     @Test func timestampsMatchPython() {
         for item in Fixtures.shared.dates {
             let stamp = UTCTimestamp(seconds: item.seconds, microseconds: item.microseconds)
             #expect(stamp.iso8601 == item.text)
             if item.microseconds != 0 { #expect(stamp.iso8601 == item.jupyter) }
         }
-        let now = UTCTimestamp.now()
-        #expect(now.iso8601.count == UTCTimestamp.formattedLength)
-        #expect(now.seconds > 1_700_000_000)
     }
 
     @Test func messageHeaderSerializes() throws {

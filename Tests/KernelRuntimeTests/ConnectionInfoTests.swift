@@ -153,7 +153,10 @@ private struct CountingGenerator: RandomNumberGenerator {
         #expect(!store.remove(kernelID: id))
     }
 
-    static let python = "/work/main/.venv/bin/python"
+    /// The checkout's venv (scripts/setup.sh), found from this file's path: Tests/KernelRuntimeTests/ is two
+    /// levels below the checkout.
+    static let python = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".venv/bin/python").path
 
     /// jupyter_client finds and loads our file the way a kernel launcher would.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python)))

@@ -24,6 +24,7 @@ import textwrap
 import time
 
 import pytest
+import websocket
 
 from conftest import (ACCOUNTS, BUILD, ISOLATION, KERNEL_GATEWAY, REPO, Gateway, MultiUserGateway, UserView, free_port,
                       users_cli)
@@ -634,7 +635,7 @@ def drain(client, seconds):
     while time.time() < deadline:
         try:
             got.append(client.recv(timeout=max(0.05, deadline - time.time())))
-        except Exception:
+        except (websocket.WebSocketTimeoutException, websocket.WebSocketConnectionClosedException):
             break
     return got
 

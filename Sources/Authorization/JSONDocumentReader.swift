@@ -1,8 +1,9 @@
 import JSONValue
 
-/// Reads typed fields out of a parsed configuration document, producing `AuthorizationFileError`s that
-/// name the file and the field path.
-struct FileReader {
+/// Reads typed fields out of a parsed JSON document (the policy file, the users file, a permissions query),
+/// producing `AuthorizationFileError`s that name the document (`file`) and the field path. Reads no files: callers
+/// pass the bytes.
+struct JSONDocumentReader {
     let file: String
 
     func error(_ code: AuthorizationFileError.Code, _ field: String, _ detail: String) -> AuthorizationFileError {

@@ -1,4 +1,5 @@
 import CLinuxShim
+import EventLoop
 import Glibc
 
 /// How a child process ended.

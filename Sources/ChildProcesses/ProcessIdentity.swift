@@ -1,4 +1,5 @@
 import CLinuxShim
+import EventLoop
 import Glibc
 
 /// The Unix account a child process runs as, applied between fork and exec (see `ChildProcess.init`).

@@ -1,7 +1,8 @@
 import CZeroMQ
 import Glibc
 import Testing
-@testable import EventLoop
+import EventLoop
+@testable import ZeroMQ
 
 /// Owns a DEALER/ROUTER pair on one loop, like a kernel actor owns its sockets.
 actor SocketPair {

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
-@testable import EventLoop
+import EventLoop
+@testable import ChildProcesses
 
 actor ProcessOwner {
     let loop: EventLoop
