@@ -274,7 +274,8 @@ public actor KernelManager {
             let plan = try LaunchPlan.make(spec: spec, connectionFile: path, environment: environment,
                                            prefix: configuration.prefix, isExecutable: LaunchPlan.isExecutableFile)
                 .isolated(isolation, account: account, home: home, kernelDirectory: directory,
-                          resourceDirectory: spec.resourceDirectory, hostPath: SandboxCommand.inspect)
+                          resourceDirectory: spec.resourceDirectory,
+                          hostPath: { SandboxCommand.inspect($0, reachableBy: account) })
             return try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
                               loop: group.next(), context: context, store: store, privateDirectory: directory,
                               lifecycle: lifecycleConfiguration(for: spec),

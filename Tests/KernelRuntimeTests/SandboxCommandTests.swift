@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import KernelRuntime
 
@@ -113,5 +114,29 @@ import Testing
         #expect(sandboxed.identity?.uid == 1001)
         #expect(sandboxed.identity?.ignoredSignals.isEmpty == false)
         #expect(sandboxed.identity?.newNetworkNamespace == false, "bubblewrap unshares the network itself")
+    }
+}
+
+@Suite struct SandboxHostPathTests {
+    @Test(.enabled(if: geteuid() == 0, "needs root to create a directory another account cannot enter"))
+    func pathsTheAccountCannotReachAreLeftOut() throws {
+        let temp = try TemporaryDirectory()  // mkdtemp: 0700, owned by root
+        try temp.write("specs/echo/kernel.json", "{}")
+        let nobody = UnixAccount(name: "nobody", uid: 65534, gid: 65534, groups: [65534], home: "/nonexistent")
+        #expect(SandboxCommand.inspect(temp.url("specs/echo"), reachableBy: nobody) == nil)
+        #expect(SandboxCommand.inspect("/usr/bin", reachableBy: nobody) == .directory)
+        #expect(chmod(temp.path, 0o711) == 0)
+        #expect(SandboxCommand.inspect(temp.url("specs/echo"), reachableBy: nobody) == .directory)
+        // Group bits count for the account's groups; owner bits alone for the owner.
+        #expect(chmod(temp.path, 0o710) == 0)
+        #expect(chown(temp.path, 0, 65534) == 0)
+        #expect(SandboxCommand.inspect(temp.url("specs/echo"), reachableBy: nobody) == .directory)
+        #expect(chown(temp.path, 65534, 0) == 0)
+        #expect(chmod(temp.path, 0o071) == 0)
+        #expect(SandboxCommand.inspect(temp.url("specs/echo"), reachableBy: nobody) == nil)
+        #expect(chown(temp.path, 0, 0) == 0)
+        #expect(chmod(temp.path, 0o700) == 0)
+        let root = UnixAccount(name: "root", uid: 0, gid: 0, groups: [0], home: "/root")
+        #expect(SandboxCommand.inspect(temp.url("specs/echo"), reachableBy: root) == .directory)
     }
 }
