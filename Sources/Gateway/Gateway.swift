@@ -95,9 +95,7 @@ public final class Gateway: Sendable {
         }
         for warning in configuration.isolationWarnings { logger.warning("\(warning)") }
         guard isolation.isolatesKernels else { return isolation }
-        let gatewayFiles = [configuration.usersFile, configuration.policyFile, configuration.configFile,
-                            configuration.auditLog, runtimeDirectory]
-        for path in gatewayFiles.compactMap({ $0 }) {
+        for path in isolation.privatePaths {
             if let problem = KernelDirectories.privacyProblem(path) { throw GatewayError("kernel isolation: \(problem)") }
         }
         do {
@@ -112,7 +110,7 @@ public final class Gateway: Sendable {
         logger.info("kernel isolation", metadata: ["mode": isolation.mode.rawValue,
                                                     "kernel_dir_root": isolation.kernelDirectoryRoot,
                                                     "home_root": isolation.homeRoot ?? "(account homes)",
-                                                    "network": isolation.mode == .sandbox ? isolation.network.rawValue : "host"])
+                                                    "network": isolation.network.rawValue])
         return isolation
     }
 

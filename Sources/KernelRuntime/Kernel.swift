@@ -86,7 +86,8 @@ public actor Kernel {
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
                 plan: LaunchPlan, loop: EventLoop, context: ZMQContext, store: ConnectionFileStore,
-                privateDirectory: String? = nil, lifecycle: KernelLifecycle.Configuration, heartbeatInterval: Duration = .seconds(5), logger: Logger,
+                privateDirectory: String? = nil, lifecycle: KernelLifecycle.Configuration,
+                heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
         self.heartbeatInterval = heartbeatInterval
         self.id = id
