@@ -80,13 +80,15 @@ extension GatewayResponder {
             kernel = try await manager.startKernel(name: name, owner: owner, clientEnvironment: environment,
                                                    forcedEnvironment: ["KERNEL_USERNAME": owner],
                                                    unixUser: policy.unixUser(of: owner))
+        } catch let error as KernelManager.ManagerError where error.code == .forbidden {
+            // Isolation refused the owner's account: a denial (audited and counted as one), not a failed start.
+            audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                    action: "start", resource: "kernels", outcome: .denied, reason: error.message,
+                                    remoteAddress: context.peer.remoteAddress))
+            metrics.recordDenial(reason: "kernel_isolation")
+            throw RESTError(error)
         } catch let error as KernelManager.ManagerError {
             metrics.recordKernelStartFailure()
-            if error.code == .forbidden {
-                audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
-                                        action: "start", resource: "kernels", outcome: .denied, reason: error.message,
-                                        remoteAddress: context.peer.remoteAddress))
-            }
             throw RESTError(error)
         } catch {
             metrics.recordKernelStartFailure()

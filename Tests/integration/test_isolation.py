@@ -24,6 +24,7 @@ import textwrap
 import time
 
 import pytest
+import requests
 import websocket
 
 from conftest import (ACCOUNTS, BUILD, ISOLATION, KERNEL_GATEWAY, REPO, Gateway, MultiUserGateway, UserView, free_port,
@@ -916,7 +917,8 @@ def test_unmapped_root_and_out_of_range_accounts_are_refused(tmp_path, mode):
         assert r.returncode == 0, r.stderr
         tokens[name] = r.stdout.strip()
     os.chmod(users_file, 0o600)
-    gw = Gateway(["--users-file", str(users_file)], token=None, isolation=mode, usernames=["alice", "bob"])
+    gw = Gateway(["--users-file", str(users_file), "--metrics-open"], token=None, isolation=mode,
+                 usernames=["alice", "bob"])
     try:
         view = {n: UserView(gw, n, t) for n, t in tokens.items()}
         assert_start_refused(view["ghost"], ghost_account)
@@ -924,6 +926,10 @@ def test_unmapped_root_and_out_of_range_accounts_are_refused(tmp_path, mode):
         assert "uid 0" in msg, msg
         msg = assert_start_refused(view["daemonic"], "daemon")
         assert "range" in msg.lower(), msg
+        # counted as denials, not as failed kernel starts
+        metrics = requests.get(gw.base + "/metrics", timeout=10).text
+        assert 'kernel_gateway_http_denials_total{reason="kernel_isolation"} 3' in metrics, metrics
+        assert "kernel_gateway_kernel_start_failures_total 0" in metrics, metrics
         # the users file's unix_user wins over the pattern: carol's kernels run as the bob account
         kid = view["carol"].start_kernel("echo")
         bob_uid = pwd.getpwnam(ACCOUNTS.account("bob")).pw_uid
