@@ -23,7 +23,6 @@ final class RouterPath {
     private var header: [UInt8] = []
     private(set) var zmqStaging: [UInt8] = []
     private(set) var out: [UInt8] = []
-    private var legacyOut: [UInt8] = []
     private var readers: [ChannelRouter.Recipient] = []
     /// The fixture request, forwarded once at setup: re-recorded after each routed reply so every iteration
     /// routes the same way.
@@ -47,7 +46,6 @@ final class RouterPath {
         header.reserveCapacity(1024)
         zmqStaging.reserveCapacity(16 * 1024)
         out.reserveCapacity(16 * 1024)
-        legacyOut.reserveCapacity(16 * 1024)
         readers.reserveCapacity(extraReaders + 1)
     }
 

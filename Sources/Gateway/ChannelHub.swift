@@ -24,19 +24,10 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
     // WebSocket callbacks run on `loop`, and every other entry point is reached through `loop.execute`. The only
     // state read from other threads is `connectionCount`, an atomic.
 
+    /// The router's bounds and the WebSocket settings of the hub's connections.
     struct Limits {
-        var replayBufferBytes: Int
-        var maxOutstandingPerClient = 10_000
-        var maxDisconnectedSessions = 64
-        var disconnectedSessionTTL: Duration = .seconds(600)
+        var router: ChannelRouter.Configuration
         var webSocket: WebSocketConnection.Configuration
-
-        var router: ChannelRouter.Configuration {
-            ChannelRouter.Configuration(
-                replayBufferBytes: replayBufferBytes, maxOutstandingPerSession: maxOutstandingPerClient,
-                maxParkedSessions: maxDisconnectedSessions,
-                parkedSessionTTL: UInt64(max(0, disconnectedSessionTTL.nanoseconds)))
-        }
     }
 
     let kernelID: String
@@ -330,8 +321,8 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
                 sent = v1Buffer.withUnsafeBytes { connection.send(.binary, payload: $0) }
             }
             if !sent {
-                // Closed for being too slow: its session is parked, and it will be told on reconnect that output
-                // was lost (what was queued to it, at least this message).
+                // Closed for being too slow: its session is parked (this message goes into its replay buffer
+                // with the parked sessions below), and on reconnect it is told that what was queued to it was lost.
                 sockets[reader.id] = nil
                 router.deliveryFailed(reader.id, now: Monotonic.now, undelivered: .iopub)
                 anyFailed = true

@@ -24,14 +24,7 @@ extension ChannelRouter {
         /// The type ends in `_request` as written, so the kernel owes a reply: such messages are recorded as
         /// pending and bounded per session. An escaped name never counts (as in the scanner's suffix check).
         package var expectsReply: Bool {
-            guard !msgTypeHasEscapes else { return false }
-            let suffix: StaticString = "_request"
-            let n = suffix.utf8CodeUnitCount
-            guard msgType.count >= n else { return false }
-            return suffix.withUTF8Buffer { s in
-                for i in 0..<n where msgType[msgType.count - n + i] != s[i] { return false }
-                return true
-            }
+            !msgTypeHasEscapes && msgType.hasSuffix("_request")
         }
 
         /// `msg_type` as a string (for error texts and the audit log).
@@ -51,7 +44,7 @@ extension ChannelRouter {
                 return body(ClientMessage(channel: layout.channel, msgType: raw, msgID: msgID))
             }
             // The rule table matches exact names, so an escape cannot smuggle a different type past it.
-            var name = (try? scanner.decodeString(typeToken)) ?? ""
+            var name = (try? scanner.decodeString(typeToken)) ?? "?"
             return name.withUTF8 { raw in
                 body(ClientMessage(channel: layout.channel, msgType: UnsafeRawBufferPointer(raw),
                                    msgTypeHasEscapes: true, msgID: msgID))
@@ -79,12 +72,17 @@ extension ChannelRouter {
 extension JSONScanner {
     /// True when the string token's raw content ends with `suffix` (escaped names never match).
     func stringHasSuffix(_ token: JSONStringToken, _ suffix: StaticString) -> Bool {
-        guard !token.hasEscapes else { return false }
-        let content = token.contentRange
+        !token.hasEscapes && UnsafeRawBufferPointer(rebasing: bytes[token.contentRange]).hasSuffix(suffix)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// True when these bytes end with `suffix`'s UTF-8 bytes.
+    func hasSuffix(_ suffix: StaticString) -> Bool {
         let n = suffix.utf8CodeUnitCount
-        guard content.count >= n else { return false }
+        guard count >= n else { return false }
         return suffix.withUTF8Buffer { s in
-            for i in 0..<n where bytes[content.upperBound - n + i] != s[i] { return false }
+            for i in 0..<n where self[count - n + i] != s[i] { return false }
             return true
         }
     }

@@ -37,7 +37,7 @@ extension ChannelRouter {
 
     /// Per-kernel counters, read by metrics.
     package struct Counters: Sendable, Equatable {
-        /// Client messages that passed the channel check, by `Channel.index` (denied ones included).
+        /// Client messages that reached the permission check (allowed or denied), by `Channel.index`.
         package var inbound: [Int] = [0, 0, 0, 0, 0]
         /// Kernel messages routed (replies to a pending request; every iopub message), by `Channel.index`.
         package var outbound: [Int] = [0, 0, 0, 0, 0]

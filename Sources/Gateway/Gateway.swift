@@ -69,7 +69,7 @@ public final class Gateway: Sendable {
             throw GatewayError("cannot start the kernel manager: \(error)")
         }
         let hubLimits = ChannelHub.Limits(
-            replayBufferBytes: configuration.replayBufferBytes,
+            router: .init(replayBufferBytes: configuration.replayBufferBytes),
             webSocket: .init(maxMessageBytes: configuration.maxMessageBytes,
                              pingInterval: .seconds(configuration.pingIntervalSeconds),
                              outboundHighWaterMark: configuration.outboundQueueBytes,

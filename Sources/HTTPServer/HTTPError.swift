@@ -1,5 +1,6 @@
-/// An error the HTTP layer answers by itself, before or instead of the application's handler: a request it cannot
-/// parse (`HTTPParseError`), a refused WebSocket opening handshake (`WebSocketHandshakeError`).
+/// An error of the HTTP layer: a request it cannot parse (`HTTPParseError`, answered by the layer itself before any
+/// handler runs), or a refused WebSocket opening handshake (`WebSocketHandshakeError`, which the application's
+/// upgrade handler turns into its answer).
 ///
 /// The layer does not choose the body's format: the application renders it (`HTTPResponder.response(for:)`), so a
 /// Jupyter gateway answers in Jupyter's JSON shape and another application in its own. Without a renderer the
