@@ -3,7 +3,7 @@ SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PORT ?= 8888
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: setup build release run test unit integration bench bench-compare clean
+.PHONY: setup build release run test unit integration bench bench-compare bench-curve clean
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +33,9 @@ bench: release
 
 bench-compare:
 	scripts/bench-compare.sh
+
+bench-curve:
+	scripts/bench-curve.sh
 
 clean:
 	rm -rf .build

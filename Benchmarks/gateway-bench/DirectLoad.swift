@@ -3,9 +3,10 @@ import ZeroMQ
 import Foundation
 import Glibc
 
-/// `--direct`: the floor without any gateway. Starts echo-kernel itself with a connection file it writes (free
-/// loopback ports, a random HMAC key), talks to it over ZeroMQ (`DirectClient`), and reports the same request
-/// metrics as the requests mode. The kernel is stopped (SIGTERM, then SIGKILL) by its PID at the end.
+/// `--direct`: the floor without any gateway. Starts `--kernels` echo-kernels itself (`DirectKernel`: connection
+/// files it writes, free loopback ports, random HMAC keys), talks to them over ZeroMQ (`DirectClient`, client i to
+/// kernel i % K), and reports the same request metrics as the requests mode plus its own CPU per request round
+/// trip. The kernels are stopped (SIGTERM, then SIGKILL) by their PIDs at the end.
 enum DirectLoad {
     static func run(_ session: LoadSession) -> LoadReport {
         let o = session.options
@@ -20,41 +21,30 @@ enum DirectLoad {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-bench-\(session.runID)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let ports = (0..<5).compactMap { _ in freePort() }
-        guard ports.count == 5 else {
-            report.setErrors(1, sample: "no free ports")
-            return report
+        var kernels: [DirectKernel] = []
+        defer { for kernel in kernels { stopKernel(kernel.process) } }
+        for index in 0..<o.kernels {
+            switch DirectKernel.launch(index: index, executable: kernelPath, directory: directory) {
+            case .success(let kernel): kernels.append(kernel)
+            case .failure(let problem):
+                report.setErrors(1, sample: problem.message)
+                return report
+            }
         }
-        var generator = SystemRandomNumberGenerator()
-        let key = (0..<16).map { _ in String(format: "%02x", generator.next() as UInt8) }.joined()
-        let connection = """
-            {"transport":"tcp","ip":"127.0.0.1","shell_port":\(ports[0]),"iopub_port":\(ports[1]),"stdin_port":\(ports[2]),\
-            "control_port":\(ports[3]),"hb_port":\(ports[4]),"key":"\(key)","signature_scheme":"hmac-sha256","kernel_name":"echo"}
-            """
-        let connectionFile = directory.appendingPathComponent("kernel.json")
-        do { try connection.write(to: connectionFile, atomically: true, encoding: .utf8) } catch {
-            report.setErrors(1, sample: "cannot write the connection file: \(error)")
-            return report
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kernelPath)
-        process.arguments = ["-f", connectionFile.path]
-        do { try process.run() } catch {
-            report.setErrors(1, sample: "cannot start echo-kernel: \(error)")
-            return report
-        }
-        defer { stopKernel(process) }
-        report.set("kernel_pid", Int(process.processIdentifier))
+        report.set("kernels", o.kernels)
+        report.set("kernel_pids", kernels.map { Int($0.process.processIdentifier) })
 
         let control = RunControl(budget: o.messages ?? Int.max)
         let clients: [DirectClient]
         do {
             let context = try ZMQContext()
+            // Client i talks to kernel i % K, as the gateway's load spreads clients over its kernels.
             clients = try (0..<o.clients).map { i in
-                try DirectClient(index: i, loop: session.loop(i), context: context,
-                                 shellEndpoint: "tcp://127.0.0.1:\(ports[0])", iopubEndpoint: "tcp://127.0.0.1:\(ports[1])",
-                                 key: Array(key.utf8), message: o.message, code: o.code, inflight: o.inflight,
-                                 control: control, sessionPrefix: "d\(session.runID)")
+                let kernel = kernels[i % kernels.count]
+                return try DirectClient(index: i, loop: session.loop(i), context: context,
+                                        shellEndpoint: kernel.endpoint(0), iopubEndpoint: kernel.endpoint(1),
+                                        key: kernel.key, message: o.message, code: o.code, inflight: o.inflight,
+                                        control: control, sessionPrefix: "d\(session.runID)")
             }
             for c in clients { try onLoop(c.loop) { Result { try c.start() } }.get() }
         } catch {
@@ -75,7 +65,7 @@ enum DirectLoad {
         let t0 = o.messages == nil ? Monotonic.now : begun
         let s0 = control.snapshot
         let cpu0 = ProcessStats.selfCPUSeconds()
-        let kernel0 = ProcessStats.read(pid: process.processIdentifier)
+        let kernel0 = kernels.kernelCPUSeconds()
         var timedOut = false
         if let budget = o.messages {
             let limit = o.seconds.map { Monotonic.now &+ UInt64($0 * 1e9) } ?? (Monotonic.now &+ 3_600_000_000_000)
@@ -86,7 +76,7 @@ enum DirectLoad {
         let t1 = Monotonic.now
         let s1 = control.snapshot
         let cpu1 = ProcessStats.selfCPUSeconds()
-        let kernel1 = ProcessStats.read(pid: process.processIdentifier)
+        let kernel1 = kernels.kernelCPUSeconds()
         let (unfinished, sampleError) = clients.stopRequests(control)
 
         let elapsed = Double(t1 &- t0) / 1e9
@@ -101,10 +91,13 @@ enum DirectLoad {
         report.set("latency_us", summary.json)
         report.setErrors(errors, sample: sampleError)
         report.set("client_cpu_s", round3(cpu1 - cpu0))
-        if let kernel0, let kernel1 { report.set("kernel_cpu_s", round3(kernel1.cpuSeconds - kernel0.cpuSeconds)) }
-        report.line("direct ZeroMQ to echo-kernel: \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue)")
+        if let kernel0, let kernel1 { report.set("kernel_cpu_s", round3(kernel1 - kernel0)) }
+        let perRequest = requests > 0 ? (cpu1 - cpu0) / Double(requests) * 1e6 : 0
+        report.set("client_cpu_us_per_request", round3(perRequest))
+        report.line("direct ZeroMQ to \(o.kernels) echo-kernel(s): \(o.clients) client(s), inflight \(o.inflight), \(o.message.rawValue)")
         report.line("\(requests) requests in \(round3(elapsed)) s = \(Int((Double(requests) / elapsed).rounded())) req/s")
         report.line("latency: \(summary.text)")
+        report.line("client CPU: \(round3(cpu1 - cpu0)) s = \(round3(perRequest)) µs per request round trip")
         report.errorLine(errors, sample: sampleError)
         return report
     }
