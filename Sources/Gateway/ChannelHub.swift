@@ -281,21 +281,15 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
     }
 
     func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState) {
-        func entry(_ format: WebSocketSubprotocol) -> ReplayBuffer.Entry {
+        func encode(_ format: WebSocketSubprotocol) -> ReplayBuffer.Entry {
             var bytes: [UInt8] = []
             let kind = GatewayMessages.status(state.rawValue, session: "kernel-gateway").encode(format, into: &bytes)
             return ReplayBuffer.Entry(kind: kind, bytes: bytes)
         }
-        var legacy: ReplayBuffer.Entry?, v1: ReplayBuffer.Entry?
-        func encoded(_ format: WebSocketSubprotocol) -> ReplayBuffer.Entry {
-            switch format {
-            case .legacy: if legacy == nil { legacy = entry(.legacy) }; return legacy!
-            case .v1: if v1 == nil { v1 = entry(.v1) }; return v1!
-            }
-        }
-        for recipient in router.kernelStateChanged(state, encode: encoded) {
+        var encoded = EncodedPerFormat<ReplayBuffer.Entry>()
+        for recipient in router.kernelStateChanged(state, encode: { encoded.value(for: $0, encode) }) {
             guard let connection = sockets[recipient.id] else { continue }
-            let status = encoded(recipient.format)
+            let status = encoded.value(for: recipient.format, encode)
             status.bytes.withUnsafeBytes { _ = connection.send(status.kind, payload: $0) }
         }
     }
@@ -303,23 +297,27 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
     private func fanOut(frames: [[UInt8]], layout: ZMQFrameLayout, header: HeaderFields) {
         let generation = access.generation
         router.iopubReaders(generation: generation, access: { access.snapshot }, into: &readers)
+        // Encoded at most once per format, into the reused buffers (no allocation per message once they have grown).
         var legacyKind: WebSocketMessage.Kind?
-        var legacyTried = false, v1Ready = false, anyFailed = false
-        for reader in readers {
-            guard let connection = sockets[reader.id] else { continue }
-            let sent: Bool
-            switch reader.format {
+        var legacyTried = false, v1Ready = false
+        func encoded(_ format: WebSocketSubprotocol) -> WebSocketMessage.Kind? {
+            switch format {
             case .legacy:
                 if !legacyTried {
                     legacyKind = encode(frames, layout, header, .iopub, .legacy, into: &legacyBuffer)
                     legacyTried = true
                 }
-                guard let kind = legacyKind else { continue }
-                sent = legacyBuffer.withUnsafeBytes { connection.send(kind, payload: $0) }
+                return legacyKind
             case .v1:
                 if !v1Ready { _ = encode(frames, layout, header, .iopub, .v1, into: &v1Buffer); v1Ready = true }
-                sent = v1Buffer.withUnsafeBytes { connection.send(.binary, payload: $0) }
+                return .binary
             }
+        }
+        var anyFailed = false
+        for reader in readers {
+            guard let connection = sockets[reader.id], let kind = encoded(reader.format) else { continue }
+            let sent = reader.format == .v1 ? v1Buffer.withUnsafeBytes { connection.send(kind, payload: $0) }
+                                            : legacyBuffer.withUnsafeBytes { connection.send(kind, payload: $0) }
             if !sent {
                 // Closed for being too slow: its session is parked (this message goes into its replay buffer
                 // with the parked sessions below), and on reconnect it is told that what was queued to it was lost.
@@ -330,17 +328,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
         if anyFailed { connections.store(router.connectionCount, ordering: .relaxed) }
         router.collectIOPub(generation: generation, access: { access.snapshot }) { format in
-            switch format {
-            case .legacy:
-                if !legacyTried {
-                    legacyKind = encode(frames, layout, header, .iopub, .legacy, into: &legacyBuffer)
-                    legacyTried = true
-                }
-                return legacyKind.map { ReplayBuffer.Entry(kind: $0, bytes: legacyBuffer) }
-            case .v1:
-                if !v1Ready { _ = encode(frames, layout, header, .iopub, .v1, into: &v1Buffer); v1Ready = true }
-                return ReplayBuffer.Entry(kind: .binary, bytes: v1Buffer)
-            }
+            encoded(format).map { ReplayBuffer.Entry(kind: $0, bytes: format == .v1 ? v1Buffer : legacyBuffer) }
         }
     }
 

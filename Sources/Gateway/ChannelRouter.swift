@@ -370,7 +370,7 @@ package struct ChannelRouter: Sendable {
         generation: UInt64, access: () -> KernelAccess, encode: (WebSocketSubprotocol) -> ReplayBuffer.Entry?
     ) {
         guard sessionCount > connectionTable.count else { return }
-        var encoded = EncodedOnce<ReplayBuffer.Entry?>()
+        var encoded = EncodedPerFormat<ReplayBuffer.Entry?>()
         var lost: [SessionHandle] = []
         for s in sessionState.indices where sessionState[s].isParked && sessionRecords[s]!.replay != nil {
             if sessionRecords[s]!.permissions.level(generation: generation, access: access) < .read {
@@ -392,7 +392,7 @@ package struct ChannelRouter: Sendable {
         guard state == .restarting || state == .dead else { return [] }
         if state == .restarting { counters.restartsAnnounced += 1 }
         pending.removeAll()
-        var encoded = EncodedOnce<ReplayBuffer.Entry>()
+        var encoded = EncodedPerFormat<ReplayBuffer.Entry>()
         for s in sessionState.indices where sessionState[s].isLive {
             sessionState[s].outstanding = 0
             if sessionState[s].isParked {
@@ -474,26 +474,5 @@ package struct ChannelRouter: Sendable {
         let oldest = parked.sorted { ($0.parkedAt, $0.handle.serial) < ($1.parkedAt, $1.handle.serial) }
         for record in oldest.prefix(excess) { forgetSession(record.handle) }
         return excess
-    }
-}
-
-/// An encoder's result per format, computed on first use (the encoders are called at most once per format).
-private struct EncodedOnce<Entry> {
-    private var legacy: Entry?
-    private var v1: Entry?
-
-    mutating func value(for format: WebSocketSubprotocol, _ encode: (WebSocketSubprotocol) -> Entry) -> Entry {
-        switch format {
-        case .legacy:
-            if let legacy { return legacy }
-            let entry = encode(.legacy)
-            legacy = entry
-            return entry
-        case .v1:
-            if let v1 { return v1 }
-            let entry = encode(.v1)
-            v1 = entry
-            return entry
-        }
     }
 }
