@@ -15,11 +15,10 @@ import Glibc
 public final class Gateway: Sendable {
     public let configuration: GatewayConfiguration
     private let group: EventLoopGroup
-    private let manager: KernelManager
-    private let registry = KernelRegistry()
+    private let manager: GatewayKernelManager
     private let policy: PolicyStore
     private let audit: AuditLog
-    private let metrics = GatewayMetrics()
+    private let metrics: GatewayMetrics
     private let responder: GatewayResponder
     private let logger: Logger
     private let server = Mutex<HTTPServer?>(nil)
@@ -55,15 +54,20 @@ public final class Gateway: Sendable {
         }
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(60)
-        let managerConfiguration = KernelManager.Configuration(
+        let managerConfiguration = KernelManagerConfiguration(
             catalog: .init(environment: environment, extraDirectories: configuration.kernelspecDirectories,
                            allowedNames: Set(configuration.allowedKernelspecs.map { $0.lowercased() }),
                            defaultKernelName: configuration.defaultKernelName),
             runtimeDirectory: runtime, gatewayEnvironment: environment,
             environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
             lifecycle: lifecycle, maxKernels: configuration.maxKernels, isolation: isolation)
+        let metrics = GatewayMetrics()
+        let sessions = SessionStore()
+        self.metrics = metrics
         do {
-            manager = try KernelManager(group: group, configuration: managerConfiguration, logger: logger)
+            manager = try GatewayKernelManager(group: group, configuration: managerConfiguration, logger: logger) { record in
+                Gateway.retire(record, metrics: metrics, sessions: sessions)
+            }
         } catch {
             group.shutdown()
             throw GatewayError("cannot start the kernel manager: \(error)")
@@ -74,7 +78,7 @@ public final class Gateway: Sendable {
                              pingInterval: .seconds(configuration.pingIntervalSeconds),
                              outboundHighWaterMark: configuration.outboundQueueBytes,
                              outboundHardLimit: configuration.outboundQueueBytes * 2))
-        responder = GatewayResponder(configuration: configuration, registry: registry, manager: manager,
+        responder = GatewayResponder(configuration: configuration, manager: manager, sessions: sessions,
                                      policy: self.policy, audit: audit, hubLimits: hubLimits, metrics: metrics,
                                      logger: logger)
     }
@@ -149,20 +153,21 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// What the gateway does when the manager removes a kernel from its table (shut down, or finished on its own):
+    /// its hub's counters go into the retired totals and its clients are told, on the hub's loop; its sessions go.
+    /// Called once per kernel, by the manager.
+    private static func retire(_ record: KernelRecord, metrics: GatewayMetrics, sessions: SessionStore) {
+        let hub = record.hub
+        hub.loop.execute {
+            metrics.retire(hub.counters)
+            hub.close(reason: "kernel shut down")
+        }
+        let id = record.id
+        Task { await sessions.removeSessions(ofKernel: id) }
+    }
+
     /// Binds (trying following ports when busy, up to `portRetries`) and starts serving. Returns the port.
     public func start() async throws -> Int {
-        let registry = self.registry
-        let responder = self.responder
-        let metrics = self.metrics
-        await manager.observe { event in
-            guard case .removed(let id) = event, let record = registry.remove(id) else { return }
-            let hub = record.hub
-            hub.loop.execute {
-                metrics.retire(hub.counters)
-                hub.close(reason: "kernel shut down")
-            }
-            Task { await responder.sessions.removeSessions(ofKernel: id) }
-        }
         var lastError: Error?
         for attempt in 0...configuration.portRetries {
             let port = configuration.port == 0 ? 0 : configuration.port + attempt
@@ -192,7 +197,7 @@ public final class Gateway: Sendable {
         logger.info("stopping")
         cullTask.withLock { $0?.cancel() }
         if let server = server.withLock({ $0 }) { await server.stop() }
-        for record in registry.all {
+        for record in manager.all {
             let hub = record.hub
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 hub.loop.execute {
@@ -220,7 +225,7 @@ public final class Gateway: Sendable {
             // Open connections follow the reloaded files: removed users are disconnected, roles updated.
             let current = policy.current
             let users: UserStore? = if case .users(let store) = newAuthenticator { store } else { nil }
-            for record in registry.all {
+            for record in manager.all {
                 let hub = record.hub
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                     hub.loop.execute {
@@ -244,7 +249,6 @@ public final class Gateway: Sendable {
     private func startCuller() {
         guard configuration.cullIdleTimeout > 0 else { return }
         let configuration = self.configuration
-        let registry = self.registry
         let manager = self.manager
         let audit = self.audit
         let logger = self.logger
@@ -253,7 +257,7 @@ public final class Gateway: Sendable {
                 try? await Task.sleep(for: .seconds(configuration.cullInterval))
                 if Task.isCancelled { return }
                 let now = UTCTimestamp.now().seconds
-                for record in registry.all {
+                for record in manager.all {
                     let kernel = record.kernel
                     let idleSeconds = now - (await kernel.lastActivity).seconds
                     let state = await kernel.executionState

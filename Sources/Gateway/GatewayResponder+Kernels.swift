@@ -28,7 +28,7 @@ extension GatewayResponder {
         let current = policy.current
         let permissions = current.permissions(for: context.identity)
         var models: [JSONValue] = []
-        for record in registry.all where current.canRead(permissions, kernel: record.access.snapshot) {
+        for record in manager.all where current.canRead(permissions, kernel: record.access.snapshot) {
             models.append(await model(record))
         }
         return json(.array(models))
@@ -60,46 +60,50 @@ extension GatewayResponder {
         return json(await model(record), status: .created, headers: headers)
     }
 
-    /// Starts a kernel for the caller (authorization, limits, KERNEL_USERNAME), registers its hub and audits it.
+    /// Starts a kernel for the caller (authorization, limits, KERNEL_USERNAME) with its hub and access grants
+    /// attached before it becomes visible, and audits it.
     func launch(name: String?, environment: [String: JSONValue], context: RequestContext,
                 sessionResource: Bool) async throws(RESTError) -> KernelRecord {
         let owner = context.identity.username
         let defaultName = await manager.catalog.defaultName
         let specName = name ?? defaultName ?? ""
         // Counted with the starts still in flight: otherwise concurrent requests all see the same count and all
-        // pass the per-user limit.
-        let owned = registry.beginStart(for: owner)
-        defer { registry.endStart(for: owner) }
+        // pass the per-user limit. The manager ends the start when the kernel enters its table (or fails).
+        let start = manager.beginStart(owner: owner)
+        defer { manager.endStart(start) }
         let resource: Resource = sessionResource
-            ? .newSession(kernelspec: specName, ownedKernelCount: owned)
-            : .newKernel(kernelspec: specName, ownedKernelCount: owned)
+            ? .newSession(kernelspec: specName, ownedKernelCount: start.ownedKernelCount)
+            : .newKernel(kernelspec: specName, ownedKernelCount: start.ownedKernelCount)
         try authorize(context, .write, resource, describing: "kernelspec \(specName)")
-        let kernel: Kernel
+        let record: KernelRecord
         let startedAt = Monotonic.now
+        let (policy, audit, hubLimits, logger) = (self.policy, self.audit, self.hubLimits, self.logger)
         do {
-            kernel = try await manager.startKernel(name: name, owner: owner, clientEnvironment: environment,
+            record = try await manager.startKernel(start, name: name, clientEnvironment: environment,
                                                    forcedEnvironment: ["KERNEL_USERNAME": owner],
-                                                   unixUser: policy.unixUser(of: owner))
-        } catch let error as KernelManager.ManagerError where error.code == .forbidden {
+                                                   unixUser: policy.unixUser(of: owner)) { kernel in
+                let access = KernelAccessBox(owner: owner)
+                let hub = ChannelHub(kernel: kernel, access: access, policy: policy, audit: audit, limits: hubLimits,
+                                     logger: logger)
+                await kernel.setSink(hub)
+                return KernelAttachment(access: access, hub: hub)
+            }
+        } catch let error as KernelManagerError where error.code == .forbidden {
             // Isolation refused the owner's account: a denial (audited and counted as one), not a failed start.
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
                                     action: "start", resource: "kernels", outcome: .denied, reason: error.message,
                                     remoteAddress: context.peer.remoteAddress))
             metrics.recordDenial(reason: "kernel_isolation")
             throw RESTError(error)
-        } catch let error as KernelManager.ManagerError {
+        } catch let error as KernelManagerError {
             metrics.recordKernelStartFailure()
             throw RESTError(error)
         } catch {
             metrics.recordKernelStartFailure()
             throw RESTError(.internalServerError, "kernel failed to start: \(error)")
         }
+        let kernel = record.kernel
         metrics.recordKernelStart(kernelspec: kernel.spec.name, seconds: Double(Monotonic.now &- startedAt) / 1e9)
-        let access = KernelAccessBox(owner: owner)
-        let hub = ChannelHub(kernel: kernel, access: access, policy: policy, audit: audit, limits: hubLimits, logger: logger)
-        await kernel.setSink(hub)
-        let record = KernelRecord(kernel: kernel, access: access, hub: hub)
-        registry.add(record)
         auditKernel(context, "start", kernel.id, detail: kernel.spec.name)
         return record
     }

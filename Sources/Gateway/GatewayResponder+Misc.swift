@@ -16,7 +16,7 @@ extension GatewayResponder {
     func apiStatus(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
         try authorize(context, .read, .api, describing: "api status")
         var lastActivity = lastActivity
-        for record in registry.all {
+        for record in manager.all {
             let kernelActivity = await record.kernel.lastActivity
             if kernelActivity.seconds > lastActivity.seconds
                 || (kernelActivity.seconds == lastActivity.seconds && kernelActivity.microseconds > lastActivity.microseconds) {
@@ -26,8 +26,8 @@ extension GatewayResponder {
         return json(.object([
             "started": .string(started.iso8601),
             "last_activity": .string(lastActivity.iso8601),
-            "connections": .integer(Int64(registry.totalConnections)),
-            "kernels": .integer(Int64(registry.all.count)),
+            "connections": .integer(Int64(totalConnections)),
+            "kernels": .integer(Int64(manager.count)),
             "kernel_isolation": .string(configuration.kernelIsolation.rawValue),
             "warnings": .array(configuration.isolationWarnings.map { .string($0) }),
         ]))
@@ -107,7 +107,7 @@ extension GatewayResponder {
         var kernelStates: [String: Int] = [:]
         var hubCounters: [ChannelRouter.Counters] = []
         var kernelTotals = GatewayMetrics.KernelTotals()
-        for record in registry.all {
+        for record in manager.all {
             let kernelCounters = await record.kernel.counters
             kernelTotals.badSignatures += kernelCounters.badSignatures
             kernelTotals.malformed += kernelCounters.malformed
@@ -121,7 +121,7 @@ extension GatewayResponder {
             hubCounters.append(counters)
         }
         let text = metrics.render(kernelStates: kernelStates, hubCounters: hubCounters,
-                                  connections: registry.totalConnections, kernels: kernelTotals)
+                                  connections: totalConnections, kernels: kernelTotals)
         var headers = HTTPHeaders()
         headers.set(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
         return .response(HTTPResponse(status: .ok, headers: headers, body: Array(text.utf8)))

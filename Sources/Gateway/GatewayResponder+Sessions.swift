@@ -18,7 +18,7 @@ extension GatewayResponder {
     /// The session and its kernel, or a 404 (also when the caller may not see the kernel).
     private func visibleSession(_ context: RequestContext) async throws(RESTError) -> (SessionStore.Session, KernelRecord) {
         let id = context.parameters["id"] ?? ""
-        guard let session = await sessions.session(id), let record = registry.record(session.kernelID) else {
+        guard let session = await sessions.session(id), let record = manager.entry(id: session.kernelID) else {
             throw RESTError(.notFound, "session \(id) not found")
         }
         let current = policy.current
@@ -40,7 +40,7 @@ extension GatewayResponder {
         let permissions = current.permissions(for: context.identity)
         var models: [JSONValue] = []
         for session in await sessions.all {
-            guard let record = registry.record(session.kernelID) else {
+            guard let record = manager.entry(id: session.kernelID) else {
                 await sessions.remove(session.id)
                 continue
             }
@@ -63,7 +63,7 @@ extension GatewayResponder {
         }
         let name = body["name"]?.stringValue ?? ""
         let type = body["type"]?.stringValue ?? "notebook"
-        if let existing = await sessions.session(path: path), let record = registry.record(existing.kernelID) {
+        if let existing = await sessions.session(path: path), let record = manager.entry(id: existing.kernelID) {
             let current = policy.current
             if current.canRead(current.permissions(for: context.identity), kernel: record.access.snapshot) {
                 return json(await sessionModel(existing, record), status: .created)
@@ -72,7 +72,7 @@ extension GatewayResponder {
         let kernelSpec = body["kernel"]?.objectValue ?? [:]
         let record: KernelRecord
         if case .string(let kernelID)? = kernelSpec["id"] {
-            guard let existing = registry.record(kernelID) else { throw RESTError(.notFound, "kernel \(kernelID) not found") }
+            guard let existing = manager.entry(id: kernelID) else { throw RESTError(.notFound, "kernel \(kernelID) not found") }
             try authorize(context, .write, .session(kernel: existing.access.snapshot), describing: "kernel \(kernelID)")
             record = existing
         } else {
@@ -97,7 +97,7 @@ extension GatewayResponder {
         let previous = record
         if let kernel = body["kernel"]?.objectValue {
             if let id = kernel["id"]?.stringValue {
-                guard let target = registry.record(id) else { throw RESTError(.notFound, "kernel \(id) not found") }
+                guard let target = manager.entry(id: id) else { throw RESTError(.notFound, "kernel \(id) not found") }
                 try authorize(context, .write, .session(kernel: target.access.snapshot), describing: "kernel \(id)")
                 record = target
             } else if let name = kernel["name"]?.stringValue {

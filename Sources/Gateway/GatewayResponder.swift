@@ -25,9 +25,9 @@ typealias RouteHandler = @Sendable (GatewayResponder, RequestContext) async thro
 /// every failure is a thrown `RESTError`, rendered in `dispatch` as a JSON error with a status code.
 final class GatewayResponder: HTTPResponder {
     let configuration: GatewayConfiguration
-    let registry: KernelRegistry
-    let manager: KernelManager
-    let sessions = SessionStore()
+    /// Starts and stops kernels, and keeps the one table of them (each with its hub and access grants).
+    let manager: GatewayKernelManager
+    let sessions: SessionStore
     let policy: PolicyStore
     let audit: AuditLog
     let logger: Logger
@@ -43,11 +43,11 @@ final class GatewayResponder: HTTPResponder {
         let handler: RouteHandler
     }
 
-    init(configuration: GatewayConfiguration, registry: KernelRegistry, manager: KernelManager, policy: PolicyStore,
-         audit: AuditLog, hubLimits: ChannelHub.Limits, metrics: GatewayMetrics, logger: Logger) {
+    init(configuration: GatewayConfiguration, manager: GatewayKernelManager, sessions: SessionStore,
+         policy: PolicyStore, audit: AuditLog, hubLimits: ChannelHub.Limits, metrics: GatewayMetrics, logger: Logger) {
         self.configuration = configuration
-        self.registry = registry
         self.manager = manager
+        self.sessions = sessions
         self.policy = policy
         self.audit = audit
         self.hubLimits = hubLimits
@@ -223,9 +223,12 @@ final class GatewayResponder: HTTPResponder {
 
     /// The record for the `{id}` parameter; throws a 404.
     func kernelRecord(_ context: RequestContext) throws(RESTError) -> KernelRecord {
-        guard let id = context.parameters["id"], let record = registry.record(id) else {
+        guard let id = context.parameters["id"], let record = manager.entry(id: id) else {
             throw RESTError(.notFound, "kernel \(context.parameters["id"] ?? "") not found")
         }
         return record
     }
+
+    /// Clients connected to any kernel right now.
+    var totalConnections: Int { manager.all.reduce(0) { $0 + $1.hub.connectionCount } }
 }

@@ -31,7 +31,7 @@ struct RESTError: Error, Equatable {
     }
 
     /// A kernel manager refusal, with the status its code stands for.
-    init(_ error: KernelManager.ManagerError) {
+    init(_ error: KernelManagerError) {
         let status: HTTPStatus
         switch error.code {
         case .unknownKernelSpec, .notFound: status = .notFound

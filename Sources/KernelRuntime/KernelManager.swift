@@ -4,100 +4,52 @@ import Foundation
 import JupyterProtocol
 import Logging
 import JSONValue
+import Synchronization
 
 /// Starts, lists, finds and stops kernels; spreads them over the event loops; shuts them all down when the
 /// gateway stops. Safe to call from any task.
-public actor KernelManager {
+///
+/// It keeps the one table of running kernels (`KernelTable`, behind a `Mutex`). Each entry carries an
+/// `Attachment`: what the manager's user keeps per kernel (the gateway's channel hub and access grants), made by
+/// `startKernel`'s `attach` before the kernel becomes visible, and handed back once to `onRemove` when the kernel
+/// leaves the table. Lookups (`entry(id:)`, `all`, `count`) and start counting (`beginStart`, `endStart`) are
+/// synchronous and nonisolated; starting and stopping run on the actor.
+public actor KernelManager<Attachment: Sendable> {
     /// Everything the manager needs to launch kernels.
-    public struct Configuration: Sendable {
-        /// Where kernelspecs come from (discovered again by `reloadKernelSpecs`).
-        public var catalog: KernelSpecCatalog.Configuration
-        /// Directory for connection files.
-        public var runtimeDirectory: String
-        /// The gateway's environment (source of PATH/HOME/LANG, pass-through variables and `${VAR}`).
-        public var gatewayEnvironment: [String: String]
-        public var environmentPolicy: KernelEnvironment.Policy
-        /// `{prefix}` in kernelspec argv.
-        public var prefix: String
-        public var lifecycle: KernelLifecycle.Configuration
-        /// Most kernels at once; 0 = unlimited.
-        public var maxKernels: Int
-        /// How often each kernel's heartbeat socket is pinged.
-        public var heartbeatInterval: Duration = .seconds(5)
-        /// How kernels are kept apart (accounts, sandbox, private ipc directories). The gateway checks the
-        /// settings (root, roots reachable, files private) before creating the manager.
-        public var isolation = KernelIsolation()
+    public typealias Configuration = KernelManagerConfiguration
+    /// One running kernel and its attachment.
+    public typealias Entry = KernelEntry<Attachment>
 
-        public init(catalog: KernelSpecCatalog.Configuration, runtimeDirectory: String,
-                    gatewayEnvironment: [String: String], environmentPolicy: KernelEnvironment.Policy = .init(),
-                    prefix: String = LaunchPlan.defaultPrefix, lifecycle: KernelLifecycle.Configuration = .init(),
-                    maxKernels: Int = 0, isolation: KernelIsolation = KernelIsolation()) {
-            self.catalog = catalog
-            self.runtimeDirectory = runtimeDirectory
-            self.gatewayEnvironment = gatewayEnvironment
-            self.environmentPolicy = environmentPolicy
-            self.prefix = prefix
-            self.lifecycle = lifecycle
-            self.maxKernels = maxKernels
-            self.isolation = isolation
-        }
-    }
-
-    /// Why a kernel could not be started or found. `code` maps to an HTTP status in the gateway.
-    public struct ManagerError: Error, Sendable, CustomStringConvertible, Equatable {
-        public enum Code: Sendable, Equatable {
-            /// No such kernelspec (404).
-            case unknownKernelSpec
-            /// Bad input from the caller, e.g. an invalid `KERNEL_*` variable (400).
-            case invalidRequest
-            /// The gateway-wide kernel limit is reached (403).
-            case limitReached
-            /// The kernel process could not start or died before it was ready (500).
-            case startFailed
-            /// No kernel with that id (404).
-            case notFound
-            /// The gateway is stopping (503).
-            case shuttingDown
-            /// Kernel isolation refuses this user: no Unix account mapping, or an account that may not run
-            /// kernels (403).
-            case forbidden
-        }
-        public let code: Code
-        public let message: String
-        public init(_ code: Code, _ message: String) {
-            self.code = code
-            self.message = message
-        }
-        public var description: String { message }
-    }
-
+    /// The loops kernels are spread over.
     public nonisolated let group: EventLoopGroup
     private let configuration: Configuration
     private let context: ZMQContext
     private let store: ConnectionFileStore
     private let ports = LoopbackPortAllocator.shared
     private let logger: Logger
+    /// The kernelspecs new kernels start from (see `reloadKernelSpecs`).
     public private(set) var catalog: KernelSpecCatalog
-    private var kernels: [String: Kernel] = [:]
+    /// The running kernels and the starts in flight; read from any thread.
+    private let table = Mutex(KernelTable<Entry>())
+    private let onRemove: @Sendable (Entry) -> Void
+    /// Kernels launched by a start in progress, not in the table yet (reached by `shutdownAll`; a kernel that
+    /// finishes meanwhile leaves it, so its start does not enter it).
+    private var launching: [String: Kernel] = [:]
     private var portsByKernel: [String: [Int]] = [:]
-    private var order: [String] = []
-    private var starting = 0
-    private var stopping = false
-    private var observers: [@Sendable (KernelEvent) -> Void] = []
-
-    /// Lifecycle notices for other components (the gateway's channel hubs, metrics, audit).
-    public enum KernelEvent: Sendable {
-        case started(Kernel)
-        case removed(String)
-    }
 
     /// The gateway's own account: what sandboxed kernels run as when the gateway is not root.
     private let gatewayAccount: UnixAccount?
 
-    public init(group: EventLoopGroup, configuration: Configuration, logger: Logger) throws {
+    /// Discovers the kernelspecs; starts nothing.
+    /// - Parameter onRemove: called once for every entry that leaves the table (shut down, or finished on its own),
+    ///   right after it left, on the manager's actor; it must not block.
+    /// - Throws: when the ZeroMQ context cannot be created.
+    public init(group: EventLoopGroup, configuration: Configuration, logger: Logger,
+                onRemove: @escaping @Sendable (Entry) -> Void = { _ in }) throws {
         self.group = group
         self.configuration = configuration
         self.logger = logger
+        self.onRemove = onRemove
         gatewayAccount = configuration.isolation.isolatesKernels && geteuid() != 0 ? UnixAccount.current() : nil
         context = try ZMQContext()
         store = ConnectionFileStore(directory: configuration.runtimeDirectory)
@@ -113,45 +65,56 @@ public actor KernelManager {
         catalog = KernelSpecCatalog.discover(configuration.catalog)
     }
 
-    /// Registers a callback for kernel starts and removals (called on arbitrary threads).
-    public func observe(_ observer: @escaping @Sendable (KernelEvent) -> Void) {
-        observers.append(observer)
-    }
+    // MARK: - The table (any thread, no hop)
 
     /// The running kernels in start order.
-    public var all: [Kernel] { order.compactMap { kernels[$0] } }
+    public nonisolated var all: [Entry] { table.withLock { $0.all } }
 
-    public var count: Int { kernels.count }
+    /// How many kernels are running (starts in flight not included).
+    public nonisolated var count: Int { table.withLock { $0.count } }
 
-    public func kernel(id: String) -> Kernel? { kernels[id] }
+    /// The running kernel with this id.
+    public nonisolated func entry(id: String) -> Entry? { table.withLock { $0.entry(id: id) } }
 
-    /// Starts a kernel from the kernelspec `name` (or the default) for `owner`, and returns it once ready.
+    /// Counts a start for `owner` from now on; its `ownedKernelCount` is the owner's running kernels plus their
+    /// other starts in flight, for a per-user limit. Pass it to `startKernel`, and `endStart` it when the start
+    /// is refused before that (deferring `endStart` is fine: it does nothing once the start ended).
+    public nonisolated func beginStart(owner: String) -> KernelStart { table.withLock { $0.beginStart(owner: owner) } }
+
+    /// Stops counting `start` (refused, or done). Does nothing for a start that already ended.
+    public nonisolated func endStart(_ start: KernelStart) { table.withLock { $0.endStart(start) } }
+
+    // MARK: - Starting
+
+    /// Starts a kernel from the kernelspec `name` (or the default) for `start.owner`, attaches `attach`'s value
+    /// to it, and returns its entry once it is ready and in the table. `start` ends here either way.
     /// - Parameters:
     ///   - clientEnvironment: the request's `env`; only valid `KERNEL_*` variables are used.
     ///   - forcedEnvironment: variables the gateway sets and clients cannot override (e.g. `KERNEL_USERNAME`).
     ///   - unixUser: the owner's `unix_user` from the users file (isolation maps through the pattern otherwise).
-    /// - Throws: `ManagerError` with a code saying why (`.forbidden` when isolation refuses the owner).
-    public func startKernel(name: String?, owner: String, clientEnvironment: [String: JSONValue] = [:],
-                            forcedEnvironment: [String: String] = [:], unixUser: String? = nil) async throws -> Kernel {
-        guard !stopping else { throw ManagerError(.shuttingDown, "the gateway is shutting down") }
-        if configuration.maxKernels > 0 && kernels.count + starting >= configuration.maxKernels {
-            throw ManagerError(.limitReached, "the gateway runs its maximum of \(configuration.maxKernels) kernels")
-        }
+    ///   - attach: called once on the ready kernel, before anyone else can find it. If the start then fails after
+    ///     all (the kernel finished meanwhile, or the gateway is stopping), the attachment is dropped unused.
+    /// - Throws: `KernelManagerError` with a code saying why (`.forbidden` when isolation refuses the owner,
+    ///   `.limitReached` at `maxKernels`, `.shuttingDown` after `shutdownAll`).
+    public func startKernel(_ start: KernelStart, name: String?, clientEnvironment: [String: JSONValue] = [:],
+                            forcedEnvironment: [String: String] = [:], unixUser: String? = nil,
+                            attach: @Sendable (Kernel) async -> Attachment) async throws -> Entry {
+        defer { endStart(start) }
+        let owner = start.owner
+        let maxKernels = configuration.maxKernels
+        try table.withLock { try $0.admit(start, maxKernels: maxKernels) }
         guard let specName = name ?? catalog.defaultName else {
-            throw ManagerError(.unknownKernelSpec, "no kernel name given and no default kernelspec")
+            throw KernelManagerError(.unknownKernelSpec, "no kernel name given and no default kernelspec")
         }
         let spec: KernelSpec
         do { spec = try catalog.spec(named: specName) } catch {
-            throw ManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
+            throw KernelManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
         }
         let account = try isolationAccount(owner: owner, configured: unixUser)
-        // `starting` counts starts not yet visible in `kernels`, so the limit counts every kernel exactly once.
-        starting += 1
-        var countedAsStarting = true
-        defer { if countedAsStarting { starting -= 1 } }
         // Ports are found by binding port 0 and closing; another process can take one before the kernel binds it.
         // A kernel that dies before it is ready is therefore tried again with fresh ports and a fresh id (a broken
-        // kernel fails the same way each time, so this costs it two quick extra attempts).
+        // kernel fails the same way each time, so this costs it two quick extra attempts). The start stays admitted
+        // (counted against `maxKernels`) through every attempt.
         var attempt = 0
         var kernel: Kernel
         while true {
@@ -165,17 +128,14 @@ public actor KernelManager {
                                                           policy: configuration.environmentPolicy, specEnv: spec.env,
                                                           client: clientEnvironment, forced: forced)
             } catch let error as KernelRuntimeError {
-                throw ManagerError(.invalidRequest, error.message)
+                throw KernelManagerError(.invalidRequest, error.message)
             }
             if let account {
                 kernel = try launchIsolated(id: id, spec: spec, owner: owner, account: account, environment: environment)
             } else {
                 kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment)
             }
-            kernels[id] = kernel
-            order.append(id)
-            starting -= 1
-            countedAsStarting = false
+            launching[id] = kernel
             do {
                 try await kernel.start()
                 break
@@ -183,30 +143,41 @@ public actor KernelManager {
                 logger.warning("kernel failed to start", metadata: ["kernel_id": id, "attempt": "\(attempt)", "error": "\(error)"])
                 await kernel.shutdown(now: true)
                 forget(id)
-                if attempt >= 3 || stopping {
-                    throw ManagerError(.startFailed, "kernel \(spec.name) failed to start: \(error)")
+                if attempt >= 3 || table.withLock({ $0.isClosed }) {
+                    throw KernelManagerError(.startFailed, "kernel \(spec.name) failed to start: \(error)")
                 }
-                starting += 1
-                countedAsStarting = true
             }
         }
         let id = kernel.id
+        let attachment = await attach(kernel)
+        // The actor was free during the awaits: the kernel may have finished (`forget` took it out of `launching`).
+        guard launching.removeValue(forKey: id) != nil else {
+            throw KernelManagerError(.startFailed, "kernel \(spec.name) stopped right after it started")
+        }
+        let entry = Entry(kernel: kernel, attachment: attachment)
+        do {
+            try table.withLock { try $0.insert(start, id: id, value: entry) }
+        } catch {
+            // `shutdownAll` closed the table meanwhile.
+            await kernel.shutdown(now: true)
+            forget(id)
+            throw error
+        }
         logger.info("kernel started", metadata: ["kernel_id": id, "kernel_name": spec.name, "owner": owner])
-        for observer in observers { observer(.started(kernel)) }
-        return kernel
+        return entry
     }
 
     /// Allocates ports, writes the connection file and creates the kernel (not yet started).
     private func launchOnce(id: String, spec: KernelSpec, owner: String, environment: KernelEnvironment) throws -> Kernel {
         let allocated: [Int]
         do { allocated = try ports.allocate(count: 5) } catch {
-            throw ManagerError(.startFailed, "cannot allocate ports: \(error)")
+            throw KernelManagerError(.startFailed, "cannot allocate ports: \(error)")
         }
         let info = ConnectionInfo(kernelName: spec.name, ports: allocated)
         let path: String
         do { path = try store.write(info, kernelID: id) } catch {
             ports.release(allocated)
-            throw ManagerError(.startFailed, "cannot write the connection file: \(error)")
+            throw KernelManagerError(.startFailed, "cannot write the connection file: \(error)")
         }
         let plan: LaunchPlan
         do {
@@ -215,7 +186,7 @@ public actor KernelManager {
         } catch {
             _ = store.remove(kernelID: id)
             ports.release(allocated)
-            throw ManagerError(.startFailed, "\(error)")
+            throw KernelManagerError(.startFailed, "\(error)")
         }
         do {
             let kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
@@ -230,7 +201,7 @@ public actor KernelManager {
         } catch {
             _ = store.remove(kernelID: id)
             ports.release(allocated)
-            throw ManagerError(.startFailed, "\(error)")
+            throw KernelManagerError(.startFailed, "\(error)")
         }
     }
 
@@ -249,7 +220,7 @@ public actor KernelManager {
             try isolation.validate(account)
             return account
         } catch let error as KernelRuntimeError {
-            throw ManagerError(.forbidden, error.message)
+            throw KernelManagerError(.forbidden, error.message)
         }
     }
 
@@ -265,7 +236,7 @@ public actor KernelManager {
             try KernelDirectories.prepareHome(home, account: account)
             try KernelDirectories.createKernelDirectory(directory, account: account)
         } catch let error as KernelRuntimeError {
-            throw ManagerError(.startFailed, error.message)
+            throw KernelManagerError(.startFailed, error.message)
         }
         let info = ConnectionInfo(kernelName: spec.name, ipcPrefix: isolation.ipcPrefix(for: id))
         let path = FileSystem.join(directory, "connection.json")
@@ -285,7 +256,7 @@ public actor KernelManager {
             }
         } catch {
             KernelDirectories.removeTree(directory)
-            throw ManagerError(.startFailed, "\(error)")
+            throw KernelManagerError(.startFailed, "\(error)")
         }
     }
 
@@ -295,29 +266,45 @@ public actor KernelManager {
         return lifecycle
     }
 
-    /// Shuts one kernel down and forgets it.
-    /// - Throws: `ManagerError(.notFound)` for an unknown id.
+    // MARK: - Stopping
+
+    /// Shuts one kernel down and removes it from the table before returning (not only through the kernel's
+    /// asynchronous notice), so a listing right after a DELETE never shows it.
+    /// - Throws: `KernelManagerError(.notFound)` for an id not in the table.
     public func shutdownKernel(id: String, now: Bool = false) async throws {
-        guard let kernel = kernels[id] else { throw ManagerError(.notFound, "no kernel \(id)") }
+        guard let kernel = entry(id: id)?.kernel else { throw KernelManagerError(.notFound, "no kernel \(id)") }
         await kernel.shutdown(now: now)
-        // Forget it before returning (not only through the kernel's asynchronous notice), so a listing right
-        // after a DELETE never shows it.
         forget(id)
     }
 
-    /// Shuts every kernel down concurrently (gateway exit) and refuses new starts.
+    /// Refuses new starts and shuts every kernel down concurrently, those still starting included (gateway exit).
+    /// Entries leave the table as their kernels finish.
     public func shutdownAll(now: Bool = false) async {
-        stopping = true
-        let running = all
+        let running = table.withLock { table in
+            table.close()
+            return table.all.map(\.kernel)
+        } + launching.values
         await withTaskGroup(of: Void.self) { group in
             for kernel in running { group.addTask { await kernel.shutdown(now: now) } }
         }
     }
 
+    /// Releases the kernel's ports and takes it out of the table (handing the entry to `onRemove`) or out of the
+    /// starts in progress. Safe to call more than once: only the first call finds it.
     private func forget(_ id: String) {
         if let allocated = portsByKernel.removeValue(forKey: id) { ports.release(allocated) }
-        guard kernels.removeValue(forKey: id) != nil else { return }
-        order.removeAll { $0 == id }
-        for observer in observers { observer(.removed(id)) }
+        launching.removeValue(forKey: id)
+        guard let entry = table.withLock({ $0.remove(id: id) }) else { return }
+        onRemove(entry)
+    }
+}
+
+extension KernelManager where Attachment == Void {
+    /// Starts a kernel with nothing attached (tests, tools): `startKernel(_:name:...)` with a start of its own.
+    /// - Throws: `KernelManagerError`, as `startKernel(_:name:...)`.
+    public func startKernel(name: String?, owner: String, clientEnvironment: [String: JSONValue] = [:],
+                            forcedEnvironment: [String: String] = [:], unixUser: String? = nil) async throws -> Entry {
+        try await startKernel(beginStart(owner: owner), name: name, clientEnvironment: clientEnvironment,
+                              forcedEnvironment: forcedEnvironment, unixUser: unixUser, attach: { _ in })
     }
 }

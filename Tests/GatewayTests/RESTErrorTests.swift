@@ -43,11 +43,11 @@ import Testing
     }
 
     @Test(arguments: [
-        (KernelManager.ManagerError.Code.unknownKernelSpec, 404), (.notFound, 404), (.invalidRequest, 400),
+        (KernelManagerError.Code.unknownKernelSpec, 404), (.notFound, 404), (.invalidRequest, 400),
         (.limitReached, 403), (.forbidden, 403), (.startFailed, 500), (.shuttingDown, 503),
     ])
-    func managerErrorsMapToStatuses(code: KernelManager.ManagerError.Code, status: Int) {
-        let error = RESTError(KernelManager.ManagerError(code, "why"))
+    func managerErrorsMapToStatuses(code: KernelManagerError.Code, status: Int) {
+        let error = RESTError(KernelManagerError(code, "why"))
         #expect(error.status.code == status)
         #expect(error.message == "why")
         #expect(error.reason == error.status.reasonPhrase)

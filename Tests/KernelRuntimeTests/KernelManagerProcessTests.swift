@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JupyterProtocol
+import Synchronization
 import Testing
 @testable import EventLoop
 @testable import KernelRuntime
@@ -35,7 +36,7 @@ extension RealKernelTests {
         let runtime = TestKernels.tempDir()
         let (manager, group) = try TestKernels.manager(runtime: runtime, heartbeat: .milliseconds(100))
         defer { group.shutdown() }
-        let kernel = try await manager.startKernel(name: "echo", owner: "alice")
+        let kernel = try await manager.startKernel(name: "echo", owner: "alice").kernel
         let pid = try #require(await kernel.pid)
         try await Task.sleep(for: .milliseconds(400))
         #expect(await kernel.missedHeartbeats == 0)
@@ -56,7 +57,7 @@ extension RealKernelTests {
         let runtime = TestKernels.tempDir()
         let (manager, group) = try TestKernels.manager(runtime: runtime)
         defer { group.shutdown() }
-        let kernel = try await manager.startKernel(name: "echo-message", owner: "alice")
+        let kernel = try await manager.startKernel(name: "echo-message", owner: "alice").kernel
         let sink = RecordingSink()
         await kernel.setSink(sink)
         let (header, id) = TestKernels.request("execute_request")
@@ -66,6 +67,64 @@ extension RealKernelTests {
         try await kernel.interrupt()
         #expect(await sink.wait { $0.contains { $0.msgType == "execute_reply" && $0.parentMsgID == id && $0.content.contains("KeyboardInterrupt") } })
         await manager.shutdownAll()
+    }
+
+    /// The manager's one table with real kernels: the attachment is made before the kernel is visible, the
+    /// gateway-wide limit counts a kernel once, removal hands the entry back exactly once and before
+    /// `shutdownKernel` returns, and `shutdownAll` refuses later starts.
+    @Test func tableAttachesLimitsRemovesOnceAndClosesOnShutdownAll() async throws {
+        let runtime = TestKernels.tempDir()
+        let group = try EventLoopGroup(count: 2)
+        defer { group.shutdown() }
+        let removed = Mutex<[String]>([])
+        let manager = try KernelManager<String>(
+            group: group, configuration: TestKernels.configuration(runtime: runtime, maxKernels: 1),
+            logger: TestKernels.logger) { entry in removed.withLock { $0.append(entry.attachment) } }
+
+        let start = manager.beginStart(owner: "alice")
+        #expect(start.ownedKernelCount == 0)
+        let entry = try await manager.startKernel(start, name: "echo") { kernel in
+            "\(kernel.id) visible while attaching: \(manager.entry(id: kernel.id) != nil)"
+        }
+        #expect(entry.attachment == "\(entry.id) visible while attaching: false")
+        #expect(manager.all.map(\.id) == [entry.id])
+        #expect(manager.entry(id: entry.id)?.attachment == entry.attachment)
+        // The start ended when the kernel entered the table: alice has one kernel, counted once.
+        let probe = manager.beginStart(owner: "alice")
+        #expect(probe.ownedKernelCount == 1)
+        manager.endStart(probe)
+
+        do {
+            _ = try await manager.startKernel(manager.beginStart(owner: "bob"), name: "echo") { _ in "never" }
+            Issue.record("a second kernel started past --max-kernels 1")
+        } catch let error as KernelManagerError {
+            #expect(error.code == .limitReached)
+        }
+
+        try await manager.shutdownKernel(id: entry.id)
+        #expect(manager.count == 0)
+        #expect(manager.entry(id: entry.id) == nil)
+        #expect(removed.withLock { $0 } == [entry.attachment])
+        // The kernel's own exit notice comes later and finds nothing to remove.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(removed.withLock { $0 } == [entry.attachment])
+
+        let second = try await manager.startKernel(manager.beginStart(owner: "bob"), name: "echo") { kernel in kernel.id }
+        await manager.shutdownAll()
+        do {
+            _ = try await manager.startKernel(manager.beginStart(owner: "carol"), name: "echo") { _ in "never" }
+            Issue.record("a kernel started after shutdownAll")
+        } catch let error as KernelManagerError {
+            #expect(error.code == .shuttingDown)
+        }
+        var left = manager.count
+        for _ in 0..<50 where left > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            left = manager.count
+        }
+        #expect(left == 0)
+        #expect(removed.withLock { $0 } == [entry.attachment, second.id])
+        try? FileManager.default.removeItem(atPath: runtime)
     }
 
     @Test func brokenKernelspecsGiveClearErrorsAndLeakNothing() async throws {
@@ -81,18 +140,18 @@ extension RealKernelTests {
         defer { group.shutdown() }
         let fdsBefore = openDescriptorCount()
         for name in ["badjson", "noargv"] {
-            await #expect(throws: KernelManager.ManagerError.self) { _ = try await manager.startKernel(name: name, owner: "a") }
+            await #expect(throws: KernelManagerError.self) { _ = try await manager.startKernel(name: name, owner: "a") }
         }
         do {
             _ = try await manager.startKernel(name: "missingexe", owner: "a")
             Issue.record("a kernel with a missing executable started")
-        } catch let error as KernelManager.ManagerError {
+        } catch let error as KernelManagerError {
             #expect(error.message.contains("/nonexistent/kernel-binary"))
             #expect(error.message.contains("kernel.json"))
         }
         let problems = await manager.catalog.problems.map(\.name).sorted()
         #expect(problems == ["badjson", "noargv"])
-        #expect(await manager.count == 0)
+        #expect(manager.count == 0)
         let leftovers = (try? fm.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("kernel-") } ?? []
         #expect(leftovers.isEmpty)
         #expect(openDescriptorCount() <= fdsBefore)
@@ -110,19 +169,19 @@ extension RealKernelTests {
         let pidfdsBefore = descriptorCount(matching: "pidfd")
         let childrenBefore = childPIDs()
         let kernels = try await withThrowingTaskGroup(of: Kernel.self) { tasks in
-            for i in 0..<100 { tasks.addTask { try await manager.startKernel(name: "echo", owner: "user\(i % 10)") } }
+            for i in 0..<100 { tasks.addTask { try await manager.startKernel(name: "echo", owner: "user\(i % 10)").kernel } }
             var all: [Kernel] = []
             for try await kernel in tasks { all.append(kernel) }
             return all
         }
         #expect(kernels.count == 100)
-        #expect(await manager.count == 100)
+        #expect(manager.count == 100)
         #expect(childPIDs().subtracting(childrenBefore).count == 100)
         await withTaskGroup(of: Void.self) { tasks in
             for kernel in kernels { tasks.addTask { try? await manager.shutdownKernel(id: kernel.id) } }
         }
         try await Task.sleep(for: .milliseconds(200))
-        #expect(await manager.count == 0)
+        #expect(manager.count == 0)
         #expect(childPIDs().subtracting(childrenBefore).isEmpty)
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: runtime))?.filter { $0.hasPrefix("kernel-") } ?? []
         #expect(leftovers.isEmpty)

@@ -61,8 +61,19 @@ enum TestKernels {
     static let buildDir = ProcessInfo.processInfo.environment["KG_BUILD_DIR"] ?? repo + "/.build/debug"
 
     static func manager(extraSpecDirs: [String] = [], runtime: String,
-                        heartbeat: Duration = .seconds(5)) throws -> (KernelManager, EventLoopGroup) {
+                        heartbeat: Duration = .seconds(5)) throws -> (KernelManager<Void>, EventLoopGroup) {
         let group = try EventLoopGroup(count: 2)
+        let manager = try KernelManager<Void>(group: group, configuration: configuration(extraSpecDirs: extraSpecDirs,
+                                                                                          runtime: runtime,
+                                                                                          heartbeat: heartbeat),
+                                              logger: logger)
+        return (manager, group)
+    }
+
+    static let logger = Logger(label: "test", handler: JSONLinesLogHandler(minimumLevel: .warning))
+
+    static func configuration(extraSpecDirs: [String] = [], runtime: String, heartbeat: Duration = .seconds(5),
+                              maxKernels: Int = 0) -> KernelManagerConfiguration {
         let env = [
             "PATH": buildDir + ":/usr/local/bin:/usr/bin:/bin",
             "HOME": NSHomeDirectory(), "LANG": "C.UTF-8",
@@ -73,13 +84,11 @@ enum TestKernels {
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(30)
         lifecycle.restartDelay = .milliseconds(100)
-        var config = KernelManager.Configuration(
+        var config = KernelManagerConfiguration(
             catalog: .init(environment: env, extraDirectories: extraSpecDirs + [repo + "/kernelspecs"]),
-            runtimeDirectory: runtime, gatewayEnvironment: env, lifecycle: lifecycle)
+            runtimeDirectory: runtime, gatewayEnvironment: env, lifecycle: lifecycle, maxKernels: maxKernels)
         config.heartbeatInterval = heartbeat
-        let manager = try KernelManager(group: group, configuration: config,
-                                        logger: Logger(label: "test", handler: JSONLinesLogHandler(minimumLevel: .warning)))
-        return (manager, group)
+        return config
     }
 
     static func tempDir() -> String {
@@ -119,7 +128,7 @@ extension RealKernelTests {
         let (manager, group) = try TestKernels.manager(runtime: runtime)
         defer { group.shutdown() }
         let kernel = try await manager.startKernel(name: kernelName, owner: "alice",
-                                                   forcedEnvironment: ["KERNEL_USERNAME": "alice"])
+                                                   forcedEnvironment: ["KERNEL_USERNAME": "alice"]).kernel
         let sink = RecordingSink()
         await kernel.setSink(sink)
         #expect(FileManager.default.fileExists(atPath: kernel.connectionFile))
@@ -175,7 +184,7 @@ extension RealKernelTests {
         let secondPID = try #require(await kernel.pid)
         #expect(firstPID != secondPID)
         #expect(!TestKernels.processExists(firstPID))
-        #expect(await manager.kernel(id: kernel.id) != nil)
+        #expect(manager.entry(id: kernel.id) != nil)
         let (info2, info2ID) = TestKernels.request("kernel_info_request")
         #expect(await kernel.send(.shell, header: info2, content: Array("{}".utf8)) == .sent)
         #expect(await sink.wait { $0.contains { $0.msgType == "kernel_info_reply" && $0.parentMsgID == info2ID } })
@@ -202,7 +211,7 @@ extension RealKernelTests {
         #expect(!TestKernels.processExists(thirdPID))
         #expect(!FileManager.default.fileExists(atPath: file))
         try await Task.sleep(for: .milliseconds(50))
-        #expect(await manager.count == 0)
+        #expect(manager.count == 0)
         try? FileManager.default.removeItem(atPath: runtime)
     }
 }
