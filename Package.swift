@@ -48,7 +48,7 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "Gateway", dependencies: ["Basics", "JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 
-        .executableTarget(name: "kernel-gateway", dependencies: ["Gateway"], swiftSettings: strict),
+        .executableTarget(name: "kernel-gateway", dependencies: ["Basics", "Gateway"], swiftSettings: strict),
         .executableTarget(name: "echo-kernel", dependencies: ["Basics", "EventLoop", "JupyterProtocol", "CZeroMQ"], swiftSettings: strict),
         .executableTarget(
             name: "gateway-bench",

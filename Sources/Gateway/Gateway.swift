@@ -135,20 +135,27 @@ public final class Gateway: Sendable {
         return (policy, .sharedToken(authenticator), token)
     }
 
+    /// The users and policy files are read whole; these bounds keep a wrong path (a log, a device) from filling
+    /// memory. 64 MiB holds several hundred thousand users.
+    public static let maxUsersFileBytes = 64 << 20
+    public static let maxPolicyFileBytes = 16 << 20
+
     static func loadPolicy(_ path: String) throws -> Policy {
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw GatewayError("cannot read policy file \(path)")
+        let bytes: [UInt8]
+        do { bytes = try BoundedFileReader.read(path, maxBytes: maxPolicyFileBytes) } catch {
+            throw GatewayError("cannot read policy file \(error)")
         }
-        do { return try Policy(fileContents: Array(bytes)) } catch {
+        do { return try Policy(fileContents: bytes) } catch {
             throw GatewayError("policy file \(path): \(error)")
         }
     }
 
     static func loadUsers(_ path: String) throws -> UserStore {
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw GatewayError("cannot read users file \(path)")
+        let bytes: [UInt8]
+        do { bytes = try BoundedFileReader.read(path, maxBytes: maxUsersFileBytes) } catch {
+            throw GatewayError("cannot read users file \(error)")
         }
-        do { return try UserStore(fileContents: Array(bytes)) } catch {
+        do { return try UserStore(fileContents: bytes) } catch {
             throw GatewayError("users file \(path): \(error)")
         }
     }

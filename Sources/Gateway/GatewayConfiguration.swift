@@ -6,6 +6,9 @@ import KernelRuntime
 /// `GatewayConfiguration.load(arguments:environment:readFile:)`. Every option is documented in `helpText` and in
 /// `docs/configuration.md`.
 public struct GatewayConfiguration: Sendable, Equatable {
+    /// The `--config` file is read whole, up to this size.
+    public static let maxConfigFileBytes = 1 << 20
+
     // Network
     public var ip = "127.0.0.1"
     public var port = 8888

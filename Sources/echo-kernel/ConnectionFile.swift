@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The parts of a Jupyter connection file the kernel needs. Read once at startup (Foundation is fine here).
@@ -15,8 +16,9 @@ struct ConnectionFile {
 
     /// Reads and validates the file at `path`. Throws `EchoKernelError` naming the problem.
     static func load(path: String) throws(EchoKernelError) -> ConnectionFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw EchoKernelError("cannot read connection file \(path)")
+        let data: Data
+        do { data = Data(try BoundedFileReader.read(path, maxBytes: 65536)) } catch {
+            throw EchoKernelError("cannot read connection file \(error)")
         }
         let object: Any
         do {

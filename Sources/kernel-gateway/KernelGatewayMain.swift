@@ -1,3 +1,4 @@
+import Basics
 import Dispatch
 import EventLoop
 import Foundation
@@ -43,8 +44,9 @@ enum KernelGatewayMain {
         let configuration: GatewayConfiguration
         do {
             switch try GatewayConfiguration.load(arguments: arguments, environment: environment, readFile: { path in
-                guard let data = FileManager.default.contents(atPath: path) else { throw GatewayError("cannot read \(path)") }
-                return data
+                do { return Data(try BoundedFileReader.read(path, maxBytes: GatewayConfiguration.maxConfigFileBytes)) } catch {
+                    throw GatewayError("cannot read \(error)")
+                }
             }) {
             case .help:
                 print(GatewayConfiguration.helpText, terminator: "")

@@ -1,4 +1,6 @@
 import Authorization
+import Basics
+import Gateway
 import Foundation
 import Glibc
 
@@ -41,12 +43,15 @@ enum UsersCommand {
         }
         guard let file else { return fail("--file is required") }
         var store = UserStore()
-        if let bytes = FileManager.default.contents(atPath: file) {
-            do { store = try UserStore(fileContents: Array(bytes)) } catch {
+        do {
+            let bytes = try BoundedFileReader.read(file, maxBytes: Gateway.maxUsersFileBytes)
+            do { store = try UserStore(fileContents: bytes) } catch {
                 return fail("users file \(file): \(error)")
             }
-        } else if verb != "add" {
-            return fail("cannot read users file \(file)")
+        } catch let error where error.code == .cannotOpen && error.errno == ENOENT && verb == "add" {
+            // `users add` creates the file.
+        } catch {
+            return fail("cannot read users file \(error)")
         }
         switch verb {
         case "add":
