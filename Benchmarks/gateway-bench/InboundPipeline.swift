@@ -61,7 +61,7 @@ final class InboundPipeline {
             channel != .iopub && channel != .hb
         else { return .denied }
         let decision = try withUnescaped(msgType, in: frame) { name in
-            permissions.check(channel: channel, msgType: name, generation: generation.load(ordering: .acquiring)) { access }
+            permissions.check(msgType: name, generation: generation.load(ordering: .acquiring)) { access }
         }
         guard decision.isAllowed else { return .denied }
 

@@ -287,7 +287,7 @@ struct MicroSuite {
             let record = accessBox.value
             var sum = 0
             for i in 0..<n {
-                let decision = local.check(channel: .shell, msgType: views[i & 3], generation: record.generation) { record }
+                let decision = local.check(msgType: views[i & 3], generation: record.generation) { record }
                 if decision.isAllowed { sum &+= 1 }
             }
             _ = types
@@ -296,7 +296,7 @@ struct MicroSuite {
         add("permission.rule-lookup", 0, "ChannelRuleTable.requiredLevel alone, 4 msg types rotating") { n in
             let table = policy.channelRules
             var sum = 0
-            for i in 0..<n { sum &+= Int(table.requiredLevel(channel: .shell, msgType: views[i & 3]).rawValue) }
+            for i in 0..<n { sum &+= Int(table.requiredLevel(msgType: views[i & 3]).rawValue) }
             _ = types
             return sum
         }
@@ -308,7 +308,7 @@ struct MicroSuite {
             var sum = 0
             for i in 0..<n {
                 record.invalidate()
-                let decision = local.check(channel: .shell, msgType: views[i & 3], generation: record.generation) { record }
+                let decision = local.check(msgType: views[i & 3], generation: record.generation) { record }
                 if decision.isAllowed { sum &+= 1 }
             }
             _ = types

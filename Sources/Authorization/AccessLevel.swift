@@ -1,8 +1,10 @@
 /// How much a caller may do with one kernel, ordered: every level includes the ones below it.
 ///
 /// - `none`: the kernel is invisible to the caller (HTTP answers 404).
-/// - `read`: see the kernel, connect, watch output, ask harmless questions (kernel_info, complete, inspect).
-/// - `execute`: also send code, comms, input and interrupts.
+/// - `read`: see the kernel, connect, watch what it broadcasts, and ask questions that reveal nothing beyond
+///   that (`kernel_info_request`, `is_complete_request`, `comm_info_request`).
+/// - `execute`: also send code, comms, input and interrupts, and ask about the kernel's state (inspect,
+///   complete, history).
 /// - `owner`: also delete, restart over REST and change who else has access.
 ///
 /// Raw values are stable and small so a cached level compares in one instruction on the message path.

@@ -1,4 +1,3 @@
-import JupyterProtocol
 /// Per-connection cache of the user's usable level on one kernel, for checking every client message.
 ///
 /// Owned by the connection (a value, mutated only on the connection's event-loop thread). The level is
@@ -34,7 +33,8 @@ public struct ChannelPermissionCache: Sendable {
         return currentLevel
     }
 
-    /// Checks one message: may the user send `msgType` on `channel` to this kernel?
+    /// Checks one message: may the user send `msgType` to this kernel? The answer is the same on every
+    /// channel (see `ChannelRuleTable`).
     /// - Parameters:
     ///   - msgType: the unescaped ASCII bytes of `header.msg_type`, only read during the call.
     ///   - generation: the kernel's current `KernelAccess.generation`.
@@ -42,25 +42,23 @@ public struct ChannelPermissionCache: Sendable {
     /// Does not allocate when the generation is unchanged.
     @inlinable
     public mutating func check(
-        channel: Channel, msgType: UnsafeRawBufferPointer, generation: UInt64, access: () -> KernelAccess
+        msgType: UnsafeRawBufferPointer, generation: UInt64, access: () -> KernelAccess
     ) -> ChannelDecision {
         let had = level(generation: generation, access: access)
-        let required = rules.requiredLevel(channel: channel, msgType: msgType)
+        let required = rules.requiredLevel(msgType: msgType)
         return had >= required ? .allowed : .denied(required: required, had: had)
     }
 
     /// Same as the closure form, with the record itself (its generation is read from it).
     @inlinable
-    public mutating func check(channel: Channel, msgType: UnsafeRawBufferPointer, access: KernelAccess)
-        -> ChannelDecision
-    {
-        check(channel: channel, msgType: msgType, generation: access.generation) { access }
+    public mutating func check(msgType: UnsafeRawBufferPointer, access: KernelAccess) -> ChannelDecision {
+        check(msgType: msgType, generation: access.generation) { access }
     }
 
     /// Convenience for tests and non-hot paths.
-    public mutating func check(channel: Channel, msgType: String, access: KernelAccess) -> ChannelDecision {
+    public mutating func check(msgType: String, access: KernelAccess) -> ChannelDecision {
         var s = msgType
-        return s.withUTF8 { check(channel: channel, msgType: UnsafeRawBufferPointer($0), access: access) }
+        return s.withUTF8 { check(msgType: UnsafeRawBufferPointer($0), access: access) }
     }
 
     /// Forgets the cached level so the next check recomputes it whatever the generation.

@@ -52,6 +52,18 @@ public struct KernelAccess: Sendable, Hashable {
         return setGrant(grant, for: username)
     }
 
+    /// Removes the grants of every user `isKnown` rejects (for example users removed from the users file), so
+    /// that an account created later under the same name does not inherit them. Bumps the generation once if
+    /// anything was removed. Returns the removed usernames, sorted.
+    @discardableResult
+    public mutating func removeGrants(unless isKnown: (String) -> Bool) -> [String] {
+        let removed = grants.keys.filter { !isKnown($0) }.sorted()
+        guard !removed.isEmpty else { return [] }
+        for user in removed { grants[user] = nil }
+        generation &+= 1
+        return removed
+    }
+
     /// Hands the kernel to another user. The new owner's previous grant is dropped (ownership supersedes it).
     public mutating func transferOwnership(to username: String) {
         guard username != owner else { return }

@@ -8,12 +8,16 @@ extension Policy {
     /// Parses a policy file (format in docs/authorization.md) on top of the built-in roles and default
     /// channel rules.
     ///
+    /// Channel rules: `"*/<msg_type>"` sets the type's level on every channel (it may lower a default);
+    /// `"<channel>/<msg_type>"` may only raise it, and raises it on every channel, because kernels accept a
+    /// message type on more than one channel. `unknown_message_level` applies before either.
+    ///
     /// A role entry named like a built-in role, without `inherits`, modifies that built-in role; any other
     /// entry starts empty unless it `inherits` a built-in or file role. Each field given replaces the
     /// inherited value, except `permissions`, where each resource type given replaces that type only.
     /// - Throws: `AuthorizationFileError` naming the field: malformed JSON, unknown fields, wrong types,
     ///   unknown resource types, actions or levels, bad role names, inheritance cycles or unknown parents,
-    ///   malformed channel rule keys.
+    ///   malformed channel rule keys, a rule naming one channel that would lower a message type's level.
     public init(fileContents bytes: [UInt8]) throws(AuthorizationFileError) {
         let r = JSONDocumentReader(file: "policy file")
         let root = try r.object(
@@ -45,26 +49,43 @@ extension Policy {
             rules.setUnknownLevel(try Self.level(v, "unknown_message_level", r))
         }
         if let v = r.member(root, "channel_rules") {
+            // `*/<type>` rules set a type's level first, whatever their order in the file; rules naming one
+            // channel then only tighten it, on every channel (see ChannelRuleTable).
+            var tightenings: [(path: String, msgType: String, level: AccessLevel)] = []
             for (key, levelValue) in try r.object(v, "channel_rules") {
                 let path = "channel_rules.\(key)"
                 let parts = key.split(separator: "/", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
                     throw r.error(.invalidValue, path, "key must be \"<channel>/<msg_type>\" (channel may be \"*\")")
                 }
-                let channel: Channel?
-                if parts[0] == "*" {
-                    channel = nil
-                } else if let c = Channel(name: String(parts[0])), Channel.messageChannels.contains(c) {
-                    channel = c
-                } else {
-                    throw r.error(
-                        .invalidValue, path, "unknown channel '\(parts[0])'; use shell, control, stdin, iopub or *")
+                let everyChannel = parts[0] == "*"
+                if !everyChannel {
+                    guard let c = Channel(name: String(parts[0])), Channel.messageChannels.contains(c) else {
+                        throw r.error(
+                            .invalidValue, path, "unknown channel '\(parts[0])'; use shell, control, stdin, iopub or *")
+                    }
                 }
                 let msgType = String(parts[1])
                 guard Self.isValidMsgType(msgType) else {
                     throw r.error(.invalidValue, path, "msg_type must be 1-64 characters from A-Z a-z 0-9 _ . -")
                 }
-                rules.setRule(channel: channel, msgType: msgType, level: try Self.level(levelValue, path, r))
+                let level = try Self.level(levelValue, path, r)
+                if everyChannel {
+                    rules.setRule(msgType: msgType, level: level)
+                } else {
+                    tightenings.append((path, msgType, level))
+                }
+            }
+            for t in tightenings {
+                let current = rules.ownLevel(msgType: t.msgType)
+                guard t.level >= current else {
+                    throw r.error(
+                        .invalidValue, t.path,
+                        "\(t.msgType) needs \(current.name) on every channel; a rule naming one channel can only "
+                            + "raise that (kernels accept a message type on several channels); use \"*/\(t.msgType)\" "
+                            + "to lower it everywhere")
+                }
+                rules.tighten(msgType: t.msgType, to: t.level)
             }
         }
         self.init(roles: roles, channelRules: rules)

@@ -277,7 +277,7 @@ package struct ChannelRouter: Sendable {
             return .reject(.clientChannel(channel))
         }
         let decision = connectionTable[c].permissions.check(
-            channel: channel, msgType: message.msgType, generation: generation, access: access)
+            msgType: message.msgType, generation: generation, access: access)
         counters.inbound[channel.index] += 1
         if case .denied(let required, let had) = decision {
             counters.denied += 1

@@ -233,6 +233,15 @@ public final class Gateway: Sendable {
             let current = policy.current
             let users: UserStore? = if case .users(let store) = newAuthenticator { store } else { nil }
             for record in manager.all {
+                // Grants of removed users go now, so an account created later under the same name starts
+                // without them.
+                if let users {
+                    let dropped = record.access.update { $0.removeGrants { users.user(named: $0) != nil } }
+                    if !dropped.isEmpty {
+                        logger.info("dropped grants of removed users",
+                                    metadata: ["kernel": "\(record.id)", "users": "\(dropped.joined(separator: ","))"])
+                    }
+                }
                 let hub = record.hub
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                     hub.loop.execute {

@@ -170,15 +170,19 @@ extension GatewayResponder {
             try authorize(context, .write, .kernelAccessControl(record.access.snapshot),
                           describing: "access of kernel \(record.id)")
             let body = try bodyObject(context.request)
-            guard case .string(let user)? = body["user"], !user.isEmpty else {
+            guard case .string(let user)? = body["user"] else {
                 throw RESTError(.badRequest, "'user' must be a non-empty string")
             }
             guard case .string(let permission)? = body["permission"] else {
                 throw RESTError(.badRequest, "'permission' must be one of read, execute, none")
             }
-            guard record.access.update({ $0.setGrant(named: permission, for: user) }) != nil else {
-                throw RESTError(.badRequest, "'permission' must be one of read, execute, none, not '\(permission)'")
+            let change: GrantChange
+            do throws(GrantChangeError) {
+                change = try GrantChange(user: user, permission: permission, knownUsers: policy.users)
+            } catch {
+                throw RESTError(.badRequest, error.message)
             }
+            _ = record.access.update { $0.setGrant(change.grant, for: change.username) }
             auditKernel(context, "share", record.id, detail: "\(user)=\(permission)")
             let hub = record.hub
             // Revocations apply to the next message of open connections through the generation; readers who

@@ -14,11 +14,14 @@ final class PolicyStore: Sendable {
     /// nil means authentication is off (`--no-auth`).
     var authenticator: Authenticator? { state.withLock { $0.1 } }
 
-    /// The `unix_user` the users file gives `username`, if any (kernel isolation's explicit mapping).
-    func unixUser(of username: String) -> String? {
+    /// The users file's users, or nil when the gateway has none (shared token or `--no-auth`).
+    var users: UserStore? {
         guard case .users(let store)? = authenticator else { return nil }
-        return store.user(named: username)?.unixUser
+        return store
     }
+
+    /// The `unix_user` the users file gives `username`, if any (kernel isolation's explicit mapping).
+    func unixUser(of username: String) -> String? { users?.user(named: username)?.unixUser }
 
     func replace(policy: Policy? = nil, authenticator: Authenticator? = nil) {
         state.withLock { state in

@@ -39,11 +39,11 @@ import Testing
         #expect(p.roles["admin"] == Role.admin && p.roles["viewer"] == Role.viewer)
 
         let rules = p.channelRules
-        #expect(rules.requiredLevel(channel: .control, msgType: "shutdown_request") == .owner)
-        #expect(rules.requiredLevel(channel: .stdin, msgType: "usage_request") == .read)
-        #expect(rules.requiredLevel(channel: .shell, msgType: "comm_info_request") == .execute)
-        #expect(rules.requiredLevel(channel: .shell, msgType: "execute_request") == .execute, "defaults kept")
-        #expect(rules.requiredLevel(channel: .shell, msgType: "made_up") == .owner)
+        #expect(rules.requiredLevel(msgType: "shutdown_request") == .owner)
+        #expect(rules.requiredLevel(msgType: "usage_request") == .read)
+        #expect(rules.requiredLevel(msgType: "comm_info_request") == .execute)
+        #expect(rules.requiredLevel(msgType: "execute_request") == .execute, "defaults kept")
+        #expect(rules.requiredLevel(msgType: "made_up") == .owner)
 
         // The auditor sees every kernel but cannot touch them.
         let auditorID = Identity(username: "eve", roles: ["auditor"])
@@ -94,6 +94,13 @@ import Testing
         (#"{"version": 1, "channel_rules": {"shell/execute_request": "none"}}"#, "invalid_value",
             "channel_rules.shell/execute_request"),
         (#"{"version": 1, "unknown_message_level": 2}"#, "wrong_type", "unknown_message_level"),
+        // A rule naming one channel cannot lower a type: complete_request needs execute on every channel.
+        (#"{"version": 1, "channel_rules": {"shell/complete_request": "read"}}"#, "invalid_value",
+            "channel_rules.shell/complete_request"),
+        (#"{"version": 1, "channel_rules": {"control/made_up": "read"}}"#, "invalid_value",
+            "channel_rules.control/made_up"),
+        (#"{"version": 1, "channel_rules": {"shell/usage_request": "read", "*/usage_request": "owner"}}"#,
+            "invalid_value", "channel_rules.shell/usage_request"),
     ])
     func badFilesRejected(file: String, code: String, field: String) {
         do {
@@ -113,6 +120,43 @@ import Testing
         } catch {
             #expect(error.detail.contains("cycle"))
             #expect(error.detail.contains("a -> b") || error.detail.contains("b -> a"))
+        }
+    }
+
+    @Test func channelKeysTightenEveryChannelAndOnlyStarLowers() throws {
+        // Whatever the order in the file, `*/` sets a type's level and channel keys only raise it.
+        let p = try Policy(fileContents: Array(#"""
+            {"version": 1, "unknown_message_level": "owner", "channel_rules": {
+              "control/shutdown_request": "owner",
+              "shell/debug_request": "owner",
+              "shell/inspect_request": "execute",
+              "stdin/made_up": "owner",
+              "control/usage_request": "execute",
+              "*/usage_request": "read",
+              "*/complete_request": "read",
+              "*/history_request": "owner",
+              "shell/history_request": "owner"
+            }}
+            """#.utf8))
+        let rules = p.channelRules
+        #expect(rules.requiredLevel(msgType: "shutdown_request") == .owner)
+        #expect(rules.requiredLevel(msgType: "debug_request") == .owner)
+        #expect(rules.requiredLevel(msgType: "inspect_request") == .execute, "equal to the default: accepted, no change")
+        #expect(rules.requiredLevel(msgType: "made_up") == .owner)
+        #expect(rules.requiredLevel(msgType: "usage_request") == .execute, "lowered by */, raised again by control/")
+        #expect(rules.requiredLevel(msgType: "complete_request") == .read)
+        #expect(rules.requiredLevel(msgType: "history_request") == .owner)
+        #expect(rules.requiredLevel(msgType: "interrupt_request") == .execute)
+        #expect(rules.requiredLevel(msgType: "other") == .owner)
+    }
+
+    @Test func loweringThroughAChannelKeyNamesTheFix() {
+        do {
+            _ = try Policy(fileContents: Array(#"{"version": 1, "channel_rules": {"shell/inspect_request": "read"}}"#.utf8))
+            Issue.record("a channel key lowered inspect_request")
+        } catch {
+            #expect(error.detail.contains("inspect_request needs execute on every channel"), "\(error)")
+            #expect(error.detail.contains(#""*/inspect_request""#), "\(error)")
         }
     }
 }

@@ -287,20 +287,26 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         d.grant(.execute, to: "bob")
         d.connect(1, "vic")
         d.connect(2, "bob")
+        // A message type needs the same level on every channel; read is for watching and harmless questions.
         let cases: [(R.ConnectionID, String, JupyterProtocol.Channel, Bool)] = [
             (1, "kernel_info_request", .shell, true),
-            (1, "complete_request", .shell, true),
+            (1, "is_complete_request", .shell, true),
+            (1, "complete_request", .shell, false),  // lists names and keys of the kernel's state
+            (1, "inspect_request", .shell, false),  // shows values
+            (1, "history_request", .shell, false),  // shows code typed in every session
             (1, "execute_request", .shell, false),
             (1, "comm_msg", .shell, false),
             (1, "kernel_info_request", .control, true),
+            (1, "comm_info_request", .control, true),
             (1, "interrupt_request", .control, false),
             (1, "input_reply", .stdin, false),
-            (1, "complete_request", .stdin, false),  // rules are per channel: unknown on stdin needs execute
             (1, "made_up_request", .shell, false),
             (2, "execute_request", .shell, true),
             (2, "comm_msg", .shell, true),
             (2, "shutdown_request", .control, true),
+            (2, "shutdown_request", .shell, true),
             (2, "input_reply", .stdin, true),
+            (2, "complete_request", .stdin, true),
         ]
         var n = 0
         for (id, type, channel, allowed) in cases {
@@ -313,9 +319,27 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
                 Issue.record("\(type) on \(channel): expected a denial, got \(String(describing: decision.rejection))")
             }
         }
-        #expect(d.router.counters.denied == 6)
-        #expect(d.router.counters.deniedByRequirement == ["execute": 6])
-        #expect(d.router.counters.inbound == [7, 3, 3, 0, 0])
+        #expect(d.router.counters.denied == 8)
+        #expect(d.router.counters.deniedByRequirement == ["execute": 8])
+        #expect(d.router.counters.inbound == [11, 4, 3, 0, 0])
+    }
+
+    @Test func anOwnerOnlyRuleHoldsOnEveryChannel() throws {
+        // The attack of issue 10: the policy names control/shutdown_request, the grantee sends it on shell
+        // (ipykernel serves it there too).
+        var d = Driver()
+        d.policy = try Policy(fileContents: Array(#"{"version":1,"channel_rules":{"control/shutdown_request":"owner"}}"#.utf8))
+        d.grant(.execute, to: "bob")
+        d.connect(1, "bob")
+        d.connect(2, "alice", session: "s2")
+        for (n, channel) in [JupyterProtocol.Channel.shell, .control, .stdin].enumerated() {
+            #expect(d.receive(1, "shutdown_request", msgID: "b\(n)", channel: channel).rejection
+                == .denied(username: "bob", msgType: "shutdown_request", channel: channel, required: .owner,
+                           had: .execute, kernelID: kernelID))
+        }
+        #expect(d.receive(1, "execute_request", msgID: "b9").forward != nil)
+        #expect(d.receive(2, "shutdown_request", msgID: "a1", channel: .shell).forward != nil)
+        #expect(d.router.counters.deniedByRequirement == ["owner": 3])
     }
 
     @Test func aDenialNamesUserTypeAndLevelsAndIsAudited() throws {
@@ -854,15 +878,16 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         d.connect(2, "bob", session: "parked")
         d.disconnect(2)
         #expect(d.receive(1, "shutdown_request", msgID: "m1", channel: .control).forward != nil)
-        var rules = ChannelRuleTable.defaultRules
-        rules.append(.init(channel: .control, msgType: "shutdown_request", level: .owner))
-        let stricter = Policy(channelRules: ChannelRuleTable(rules: rules))
+        var rules = ChannelRuleTable.defaults
+        rules.tighten(msgType: "shutdown_request", to: .owner)
+        let stricter = Policy(channelRules: rules)
         let access = d.access
         #expect(d.router.reauthorize(policy: stricter, resolve: { Driver.identity($0) }, generation: access.generation,
                                      access: { access }).isEmpty)
         #expect(d.receive(1, "shutdown_request", msgID: "m2", channel: .control).rejection
             == .denied(username: "bob", msgType: "shutdown_request", channel: .control, required: .owner, had: .execute,
                        kernelID: kernelID))
-        #expect(d.session("bob", "parked")?.permissions.rules.requiredLevel(channel: .control, msgType: "shutdown_request") == .owner)
+        #expect(d.receive(1, "shutdown_request", msgID: "m3", channel: .shell).rejection?.ename == "PermissionDenied")
+        #expect(d.session("bob", "parked")?.permissions.rules.requiredLevel(msgType: "shutdown_request") == .owner)
     }
 }
