@@ -1,4 +1,5 @@
 import Authorization
+import EventLoop
 import Gateway
 import JupyterProtocol
 import Synchronization
@@ -58,7 +59,7 @@ final class RouterPath {
         let decision = name.withUTF8 { raw in
             router.receive(from: Self.connection,
                            ChannelRouter.ClientMessage(channel: .shell, msgType: UnsafeRawBufferPointer(raw), msgID: msgID),
-                           generation: gen, access: { snapshot })
+                           generation: gen, access: { snapshot }, now: Monotonic.now)
         }
         guard case .forward(let forward) = decision, router.sendCompleted(forward, result: .sent) == nil else {
             throw BenchError("the router did not forward the fixture request")
@@ -80,7 +81,7 @@ final class RouterPath {
         let gen = generation.load(ordering: .acquiring)
         let snapshot = access
         let decision = ChannelRouter.ClientMessage.read(layout, in: frame) { message in
-            router.receive(from: Self.connection, message, generation: gen, access: { snapshot })
+            router.receive(from: Self.connection, message, generation: gen, access: { snapshot }, now: Monotonic.now)
         }
         guard case .forward(let forward)? = decision else { return 0 }
         header.removeAll(keepingCapacity: true)
@@ -139,7 +140,7 @@ final class RouterPath {
         let gen = generation.load(ordering: .acquiring)
         let snapshot = access
         guard case .forward(let forward) = router.receive(from: Self.connection, message, generation: gen,
-                                                          access: { snapshot }),
+                                                          access: { snapshot }, now: Monotonic.now),
               router.sendCompleted(forward, result: .sent) == nil,
               case .deliver(let recipient) = router.kernelMessage(on: .shell, parentMessageID: forward.msgID, isReply: true)
         else { return 0 }

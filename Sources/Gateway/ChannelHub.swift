@@ -197,7 +197,7 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
         let generation = access.generation
         let decision = ChannelRouter.ClientMessage.read(layout, in: payload) { message in
-            router.receive(from: id, message, generation: generation, access: { access.snapshot })
+            router.receive(from: id, message, generation: generation, access: { access.snapshot }, now: Monotonic.now)
         } ?? router.receiveMalformed(from: id, .missingTypeOrID)
         switch decision {
         case .ignore:

@@ -12,13 +12,16 @@ extension ChannelRouter {
         package var msgTypeHasEscapes: Bool
         /// `header.msg_id`, or nil when it is not a decodable string.
         package var msgID: String?
+        /// The size of the whole WebSocket message, in bytes.
+        package var byteCount: Int
 
         package init(channel: Channel, msgType: UnsafeRawBufferPointer, msgTypeHasEscapes: Bool = false,
-                     msgID: String?) {
+                     msgID: String?, byteCount: Int = 0) {
             self.channel = channel
             self.msgType = msgType
             self.msgTypeHasEscapes = msgTypeHasEscapes
             self.msgID = msgID
+            self.byteCount = byteCount
         }
 
         /// The type ends in `_request` as written, so the kernel owes a reply: such messages are recorded as
@@ -41,13 +44,13 @@ extension ChannelRouter {
             let msgID = try? scanner.decodeString(idToken)
             guard typeToken.hasEscapes else {
                 let raw = UnsafeRawBufferPointer(rebasing: payload[typeToken.contentRange])
-                return body(ClientMessage(channel: layout.channel, msgType: raw, msgID: msgID))
+                return body(ClientMessage(channel: layout.channel, msgType: raw, msgID: msgID, byteCount: payload.count))
             }
             // The rule table matches exact names, so an escape cannot smuggle a different type past it.
             var name = (try? scanner.decodeString(typeToken)) ?? "?"
             return name.withUTF8 { raw in
                 body(ClientMessage(channel: layout.channel, msgType: UnsafeRawBufferPointer(raw),
-                                   msgTypeHasEscapes: true, msgID: msgID))
+                                   msgTypeHasEscapes: true, msgID: msgID, byteCount: payload.count))
             }
         }
     }

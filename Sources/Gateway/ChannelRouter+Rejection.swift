@@ -22,6 +22,10 @@ extension ChannelRouter {
         case tooManyRequests(limit: Int)
         /// `header.username` could not be stamped (`detail`: the rewriter's message). Made by the owner.
         case rewriteFailed(detail: String)
+        /// A reader's message is larger than `limit` bytes (`ReaderLimits.maxMessageBytes`).
+        case readerMessageTooLarge(limit: Int)
+        /// A reader's connection sent faster than `perSecond` messages a second (after a burst of `burst`).
+        case readerRateLimited(perSecond: Int, burst: Int)
         /// The kernel's send queue is full.
         case kernelBusy
         /// The kernel is not running (or is shutting down).
@@ -32,6 +36,8 @@ extension ChannelRouter {
             switch self {
             case .denied: "PermissionDenied"
             case .tooManyRequests: "TooManyRequests"
+            case .readerMessageTooLarge: "MessageTooLarge"
+            case .readerRateLimited: "RateLimited"
             case .kernelBusy: "KernelBusy"
             case .kernelNotRunning: "KernelNotRunning"
             case .undecodable, .missingTypeOrID, .clientChannel, .invalidMessageID, .messageIDInUse, .rewriteFailed:
@@ -58,6 +64,10 @@ extension ChannelRouter {
                 "more than \(limit) requests are waiting for replies"
             case .rewriteFailed(let detail):
                 "cannot rewrite the header: \(detail)"
+            case .readerMessageTooLarge(let limit):
+                "messages from users with read access are limited to \(limit) bytes"
+            case .readerRateLimited(let perSecond, let burst):
+                "users with read access may send \(perSecond) messages a second (bursts of \(burst)); slow down"
             case .kernelBusy:
                 "the kernel is not reading its messages; try again later"
             case .kernelNotRunning(let kernelID):
@@ -69,7 +79,7 @@ extension ChannelRouter {
         /// type ends in `_request`), so frontends waiting for idle complete it.
         package var idleAfter: Bool {
             switch self {
-            case .denied, .kernelBusy, .kernelNotRunning: true
+            case .denied, .readerMessageTooLarge, .readerRateLimited, .kernelBusy, .kernelNotRunning: true
             default: false
             }
         }

@@ -25,13 +25,17 @@ extension ChannelRouter {
         package var maxParkedSessions: Int
         /// How long a parked session is kept, in nanoseconds of the monotonic clock.
         package var parkedSessionTTL: UInt64
+        /// What a reader (a user below execute on the kernel) may send: message size and rate per connection.
+        package var readerLimits: ReaderLimits
 
         package init(replayBufferBytes: Int = 4 << 20, maxOutstandingPerSession: Int = 10_000,
-                     maxParkedSessions: Int = 64, parkedSessionTTL: UInt64 = 600 * 1_000_000_000) {
+                     maxParkedSessions: Int = 64, parkedSessionTTL: UInt64 = 600 * 1_000_000_000,
+                     readerLimits: ReaderLimits = ReaderLimits()) {
             self.replayBufferBytes = replayBufferBytes
             self.maxOutstandingPerSession = maxOutstandingPerSession
             self.maxParkedSessions = maxParkedSessions
             self.parkedSessionTTL = parkedSessionTTL
+            self.readerLimits = readerLimits
         }
     }
 
@@ -49,6 +53,8 @@ extension ChannelRouter {
         package var replayDropped = 0
         /// Channel denials by the level the message needed (read, execute, owner).
         package var deniedByRequirement: [String: Int] = [:]
+        /// Readers' messages refused for their size or rate (`ReaderLimits`).
+        package var readerLimited = 0
         /// Restarts announced to clients (`restarting` status), automatic or requested.
         package var restartsAnnounced = 0
         /// Bytes waiting in clients' outbound queues and in parked sessions' replay buffers (gauges, filled in
@@ -72,6 +78,8 @@ extension ChannelRouter {
         /// The user's channel permissions on this kernel (level cached per access generation).
         var permissions: ChannelPermissionCache
         let remoteAddress: String?
+        /// The rate limit of the messages this connection sends while its user is a reader.
+        var readerRate = ReaderRateLimiter()
     }
 
     /// One session as the router's queries show it: served by a connection, or parked (no connection, collecting

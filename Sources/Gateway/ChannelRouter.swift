@@ -265,10 +265,12 @@ package struct ChannelRouter: Sendable {
     }
 
     /// Decides on a decoded message from connection `id`: channel, permission (which may recompute the user's
-    /// level through `access` when `generation` moved), `msg_id`, and the session's outstanding bound. On
-    /// `.forward`, report the send with `sendCompleted`. No allocation on the forward path.
+    /// level through `access` when `generation` moved), a reader's size and rate limits at `now` (monotonic
+    /// nanoseconds), `msg_id`, and the session's outstanding bound. On `.forward`, report the send with
+    /// `sendCompleted`. No allocation on the forward path.
     package mutating func receive(
-        from id: ConnectionID, _ message: ClientMessage, generation: UInt64, access: () -> KernelAccess
+        from id: ConnectionID, _ message: ClientMessage, generation: UInt64, access: () -> KernelAccess,
+        now: UInt64
     ) -> InboundDecision {
         guard let c = connectionIndex[id] else { return .ignore }
         let channel = message.channel
@@ -284,6 +286,19 @@ package struct ChannelRouter: Sendable {
             counters.deniedByRequirement[required.name, default: 0] += 1
             return .reject(.denied(username: connectionTable[c].identity.username, msgType: message.msgTypeName,
                                    channel: channel, required: required, had: had, kernelID: kernelID))
+        }
+        // A reader's questions must not keep the kernel from its users' work: bounded in size and rate. Users who
+        // may execute code can occupy the kernel anyway, so their messages are not limited here.
+        if connectionTable[c].permissions.level(generation: generation, access: access) < .execute {
+            let limits = configuration.readerLimits
+            if message.byteCount > limits.maxMessageBytes {
+                counters.readerLimited += 1
+                return .reject(.readerMessageTooLarge(limit: limits.maxMessageBytes))
+            }
+            if !connectionTable[c].readerRate.admit(now: now, limits: limits) {
+                counters.readerLimited += 1
+                return .reject(.readerRateLimited(perSecond: limits.messagesPerSecond, burst: limits.burst))
+            }
         }
         guard let msgID = message.msgID, !msgID.isEmpty, msgID.utf8.count <= Self.maxMessageIDBytes else {
             counters.malformed += 1

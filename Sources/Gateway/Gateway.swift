@@ -73,7 +73,10 @@ public final class Gateway: Sendable {
             throw GatewayError("cannot start the kernel manager: \(error)")
         }
         let hubLimits = ChannelHub.Limits(
-            router: .init(replayBufferBytes: configuration.replayBufferBytes),
+            router: .init(replayBufferBytes: configuration.replayBufferBytes,
+                          readerLimits: ReaderLimits(maxMessageBytes: configuration.readerMaxMessageBytes,
+                                                     messagesPerSecond: configuration.readerMessagesPerSecond,
+                                                     burst: configuration.readerBurst)),
             webSocket: .init(maxMessageBytes: configuration.maxMessageBytes,
                              pingInterval: .seconds(configuration.pingIntervalSeconds),
                              outboundHighWaterMark: configuration.outboundQueueBytes,

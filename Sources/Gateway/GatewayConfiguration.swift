@@ -72,6 +72,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var outboundQueueBytes = 16 * 1024 * 1024
     /// Bytes of missed output kept per session while it is disconnected, replayed on reconnect.
     public var replayBufferBytes = 4 * 1024 * 1024
+    /// Largest message a reader (read but not execute access) may send on a kernel's channels.
+    public var readerMaxMessageBytes = 16 * 1024
+    /// Messages a second, after a burst of `readerBurst`, that one reader's connection may send.
+    public var readerMessagesPerSecond = 10
+    public var readerBurst = 20
 
     // Process
     public var logLevel = "info"

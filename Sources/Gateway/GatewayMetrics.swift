@@ -67,6 +67,7 @@ final class GatewayMetrics: Sendable {
             state.retired.denied += counters.denied
             state.retired.malformed += counters.malformed
             state.retired.queueFull += counters.queueFull
+            state.retired.readerLimited += counters.readerLimited
             state.retired.unroutable += counters.unroutable
             state.retired.replayed += counters.replayed
             state.retired.replayDropped += counters.replayDropped
@@ -110,7 +111,7 @@ final class GatewayMetrics: Sendable {
         out += "kernel_gateway_websocket_connections \(connections)\n"
 
         var inbound = [Int](repeating: 0, count: Channel.allCases.count), outbound = inbound
-        var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0
+        var denied = 0, malformed = 0, queueFull = 0, unroutable = 0, replayed = 0, replayDropped = 0, readerLimited = 0
         var restartsAnnounced = 0, deniedBy: [String: Int] = [:]
         let live = hubCounters
         for c in hubCounters + [s.retired] {
@@ -118,7 +119,7 @@ final class GatewayMetrics: Sendable {
             for (key, value) in c.deniedByRequirement { deniedBy[key, default: 0] += value }
             for i in inbound.indices { inbound[i] += c.inbound[i]; outbound[i] += c.outbound[i] }
             denied += c.denied; malformed += c.malformed; queueFull += c.queueFull; unroutable += c.unroutable
-            replayed += c.replayed; replayDropped += c.replayDropped
+            replayed += c.replayed; replayDropped += c.replayDropped; readerLimited += c.readerLimited
         }
         header("kernel_gateway_messages_total", "counter", "Channel messages bridged, by channel and direction.")
         for channel in Channel.messageChannels {
@@ -137,6 +138,7 @@ final class GatewayMetrics: Sendable {
         out += "kernel_gateway_channel_errors_total{reason=\"malformed\"} \(malformed)\n"
         out += "kernel_gateway_channel_errors_total{reason=\"kernel_queue_full\"} \(queueFull)\n"
         out += "kernel_gateway_channel_errors_total{reason=\"unroutable_reply\"} \(unroutable)\n"
+        out += "kernel_gateway_channel_errors_total{reason=\"reader_limit\"} \(readerLimited)\n"
         header("kernel_gateway_replay_messages_total", "counter", "Messages replayed to reconnecting sessions, or dropped from full replay buffers.")
         out += "kernel_gateway_replay_messages_total{outcome=\"replayed\"} \(replayed)\n"
         out += "kernel_gateway_replay_messages_total{outcome=\"dropped\"} \(replayDropped)\n"

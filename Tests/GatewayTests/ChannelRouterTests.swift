@@ -44,13 +44,14 @@ private struct Driver {
     }
 
     mutating func receive(_ id: R.ConnectionID, _ msgType: String, msgID: String?, channel: JupyterProtocol.Channel = .shell,
-                          escaped: Bool = false) -> R.InboundDecision {
+                          escaped: Bool = false, bytes: Int = 100) -> R.InboundDecision {
         var name = msgType
         let access = self.access
+        let now = self.now
         return name.withUTF8 { raw in
             router.receive(from: id, R.ClientMessage(channel: channel, msgType: UnsafeRawBufferPointer(raw),
-                                                     msgTypeHasEscapes: escaped, msgID: msgID),
-                           generation: access.generation, access: { access })
+                                                     msgTypeHasEscapes: escaped, msgID: msgID, byteCount: bytes),
+                           generation: access.generation, access: { access }, now: now)
         }
     }
 
@@ -354,6 +355,57 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         #expect(rejection.idleAfter && rejection.answersRequestType)
         #expect(rejection.auditDecision == .denied(required: .execute, had: .read))
         #expect(d.router.pendingCount == 0)
+    }
+
+    @Test func readersMessagesAreBoundedInSize() throws {
+        var d = Driver(R.Configuration(readerLimits: ReaderLimits(maxMessageBytes: 1000)))
+        d.grant(.read, to: "vic")
+        d.grant(.execute, to: "bob")
+        d.connect(1, "vic")
+        d.connect(2, "bob", session: "s2")
+        #expect(d.receive(1, "kernel_info_request", msgID: "m1", bytes: 1000).forward != nil)
+        let rejection = try #require(d.receive(1, "kernel_info_request", msgID: "m2", bytes: 1001).rejection)
+        #expect(rejection == .readerMessageTooLarge(limit: 1000))
+        #expect(rejection.ename == "MessageTooLarge")
+        #expect(rejection.evalue == "messages from users with read access are limited to 1000 bytes")
+        #expect(rejection.idleAfter && rejection.answersRequestType && rejection.auditDecision == nil)
+        // Users who may execute are not limited: they can occupy the kernel with code anyway.
+        #expect(d.receive(2, "kernel_info_request", msgID: "b1", bytes: 1 << 20).forward != nil)
+        #expect(d.router.counters.readerLimited == 1)
+    }
+
+    @Test func readersAreRateLimitedPerConnectionWithABurst() throws {
+        var d = Driver(R.Configuration(readerLimits: ReaderLimits(messagesPerSecond: 10, burst: 5)))
+        d.grant(.read, to: "vic")
+        d.connect(1, "vic")
+        d.connect(2, "vic", session: "s2")
+        d.connect(3, "alice", session: "s3")
+        var forwarded = 0
+        for i in 0..<50 where d.receive(1, "is_complete_request", msgID: "v\(i)").forward != nil { forwarded += 1 }
+        #expect(forwarded == 5)
+        let rejection = try #require(d.receive(1, "is_complete_request", msgID: "late").rejection)
+        #expect(rejection == .readerRateLimited(perSecond: 10, burst: 5))
+        #expect(rejection.ename == "RateLimited")
+        // Per connection: the same user's other connection has its own budget; the owner has none.
+        #expect(d.receive(2, "is_complete_request", msgID: "w1").forward != nil)
+        for i in 0..<50 { #expect(d.receive(3, "is_complete_request", msgID: "a\(i)").forward != nil) }
+        // The sustained rate: one more message per 100 ms.
+        d.now += 100_000_000
+        #expect(d.receive(1, "is_complete_request", msgID: "v-next").forward != nil)
+        #expect(d.receive(1, "is_complete_request", msgID: "v-next2").rejection != nil)
+        d.now += 10 * seconds
+        forwarded = 0
+        for i in 0..<50 where d.receive(1, "is_complete_request", msgID: "x\(i)").forward != nil { forwarded += 1 }
+        #expect(forwarded == 5)
+    }
+
+    @Test func aReaderLimitAppliesToTheLevelNowNotAtConnect() {
+        var d = Driver(R.Configuration(readerLimits: ReaderLimits(maxMessageBytes: 100)))
+        d.grant(.execute, to: "bob")
+        d.connect(1, "bob")
+        #expect(d.receive(1, "kernel_info_request", msgID: "m1", bytes: 500).forward != nil)
+        d.grant(.read, to: "bob")
+        #expect(d.receive(1, "kernel_info_request", msgID: "m2", bytes: 500).rejection == .readerMessageTooLarge(limit: 100))
     }
 
     @Test func grantChangesApplyOnTheNextMessage() {

@@ -168,6 +168,48 @@ def test_owner_only_shutdown_holds_on_shell(mgw):
         alice.delete(f"/api/kernels/{kid}")
 
 
+# --- finding 3: readers could freeze the kernel ------------------------------------------------------------------
+
+def test_readers_are_bounded_in_size_and_rate(mgw):
+    """A viewer's 40 kB question used to keep the owner's next cell waiting (38 s for a complete_request); now a
+    reader's message over 16 KiB never reaches the kernel, and a flood is cut to the burst plus the sustained rate.
+    A user who may execute is not limited (positive control: the same 40 kB message goes through for them)."""
+    alice, bob, vera = mgw.user("alice"), mgw.user("bob"), mgw.user("vera")
+    kid = alice.start_kernel("python3")
+    alice.share(kid, "vera", "read")
+    alice.share(kid, "bob", "execute")
+    padding = "x" * 40_000
+    v, b, a = vera.channel(kid), bob.channel(kid), alice.channel(kid)
+    try:
+        # size: the padded request is answered by the gateway, not the kernel
+        reply = ask(v, "is_complete_request", {"code": "1", "pad": padding})
+        c = reply["content"]
+        assert c["status"] == "error" and c["ename"] == "MessageTooLarge", c
+        assert "16384 bytes" in c["evalue"], c
+        assert ask(v, "is_complete_request", {"code": "x = ("})["content"]["status"] == "incomplete"
+        assert ask(b, "is_complete_request", {"code": "x = (", "pad": padding})["content"]["status"] == "incomplete"
+
+        # rate: 200 questions at once; the burst (20) and about 10 a second pass, the rest are refused
+        started = time.time()
+        sent = [v.request("is_complete_request", {"code": "1"}) for _ in range(200)]
+        replies = [v.reply_to(m, "is_complete_reply", timeout=60) for m in sent]
+        elapsed = time.time() - started
+        passed = [r for r in replies if r["content"]["status"] != "error"]
+        limited = [r for r in replies if r["content"].get("ename") == "RateLimited"]
+        assert len(passed) + len(limited) == 200, [r["content"] for r in replies if r not in passed + limited][:3]
+        # the `x = (` question above already used one message of the burst
+        assert 1 <= len(passed) <= 20 + 10 * elapsed + 1, (len(passed), elapsed)
+        assert "10 messages a second" in limited[0]["content"]["evalue"]
+
+        # the owner's cell runs promptly after all this (the kernel was never given the flood)
+        got = run_cell(a, "print('owner ran')", timeout=30)
+        assert any(m["header"]["msg_type"] == "stream" and "owner ran" in m["content"]["text"] for m in got)
+    finally:
+        for client in (v, b, a):
+            client.close()
+        alice.delete(f"/api/kernels/{kid}")
+
+
 # --- finding 8: grants to nobody --------------------------------------------------------------------------------
 
 def sighup_and_wait(gw):
