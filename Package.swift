@@ -11,7 +11,8 @@ import PackageDescription
 ///   JupyterProtocol                         pure logic, no I/O: wire formats, scanner, signer, the channel enum
 ///   Authorization                           pure logic, no I/O: policy, users, channel rules
 ///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals
-///   ZeroMQ, ChildProcesses                  ZeroMQ sockets (libzmq); child processes watched on a loop
+///   ZeroMQ, ZMTP, ChildProcesses            ZeroMQ sockets (libzmq); our own ZMTP 3.0 client sockets on the loop;
+///                                           child processes watched on a loop
 ///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
 ///   Gateway                                 REST handlers, channel bridge, configuration
 ///   kernel-gateway, echo-kernel, gateway-bench   executables
@@ -40,6 +41,7 @@ let package = Package(
         .target(name: "Authorization", dependencies: ["Basics", "JSONValue", "JupyterProtocol", "CCrypto"], swiftSettings: strict),
         .target(name: "EventLoop", dependencies: ["CLinuxShim"], swiftSettings: strict),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
+        .target(name: "ZMTP", dependencies: ["EventLoop", "CLinuxShim"], swiftSettings: strict),
         .target(name: "ChildProcesses", dependencies: ["EventLoop", "CLinuxShim"], swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
         .target(
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "AuthorizationTests", dependencies: ["Authorization", "JupyterProtocol"], swiftSettings: strict),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "EventLoop", "CZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "ZMTPTests", dependencies: ["ZMTP", "EventLoop", "ZeroMQ", "CZeroMQ"], swiftSettings: strict),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses", "EventLoop"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KernelRuntimeTests", dependencies: ["Basics", "JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),

@@ -6,7 +6,10 @@
 #include <spawn.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <stddef.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 #include <netinet/tcp.h>
 #include <net/if.h>
 #include <sched.h>
@@ -70,6 +73,47 @@ int kg_set_nonblocking(int fd) {
 int kg_set_nodelay(int fd) {
     int one = 1;
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+int kg_stream_socket(int family) { return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+
+int kg_connect_inet(int fd, int family, const char *host, uint16_t port) {
+    if (family == AF_INET) {
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        if (inet_pton(AF_INET, host, &a.sin_addr) != 1) { errno = EINVAL; return -1; }
+        return connect(fd, (struct sockaddr *)&a, sizeof a);
+    }
+    if (family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memset(&a, 0, sizeof a);
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host, &a.sin6_addr) != 1) { errno = EINVAL; return -1; }
+        return connect(fd, (struct sockaddr *)&a, sizeof a);
+    }
+    errno = EAFNOSUPPORT;
+    return -1;
+}
+
+int kg_connect_unix(int fd, const char *path) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    size_t length = strlen(path);
+    if (length == 0) { errno = EINVAL; return -1; }
+    if (length >= sizeof a.sun_path) { errno = ENAMETOOLONG; return -1; }
+    memcpy(a.sun_path, path, length);
+    return connect(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length + 1));
+}
+
+int kg_socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return errno;
+    return error;
 }
 
 static int spawn_plain(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, pid_t *pid) {

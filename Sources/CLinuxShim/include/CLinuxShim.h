@@ -35,6 +35,16 @@ int kg_pipe_cloexec(int fds[2]);
 int kg_set_nonblocking(int fd);
 int kg_set_nodelay(int fd);
 
+/// A non-blocking, close-on-exec stream socket of `family` (AF_INET, AF_INET6, AF_UNIX), or -1/errno.
+int kg_stream_socket(int family);
+/// Starts connecting `fd` to the numeric address `host` (inet_pton syntax for `family`) and `port`. Returns 0, or
+/// -1/errno (EINPROGRESS while a non-blocking connect is under way; EINVAL when `host` does not parse).
+int kg_connect_inet(int fd, int family, const char *host, uint16_t port);
+/// Starts connecting `fd` to the unix socket at `path`. -1/ENAMETOOLONG when it does not fit sun_path (107 bytes).
+int kg_connect_unix(int fd, const char *path);
+/// The pending error of a socket (SO_ERROR, e.g. the outcome of a non-blocking connect): 0 or an errno value.
+int kg_socket_error(int fd);
+
 /// The account a child runs as (see `kg_spawn`). The caller decides policy (uid 0 is not refused here).
 struct kg_spawn_identity {
     uid_t uid;
