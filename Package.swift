@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["EventLoop", "Logging", "CHTTPParser", "CWslay", "CCrypto", "CLinuxShim"], swiftSettings: strict),
         .target(
             name: "KernelRuntime",
-            dependencies: ["Basics", "JSONValue", "EventLoop", "ZeroMQ", "ChildProcesses", "Logging", "JupyterProtocol", "CZeroMQ", "CLinuxShim"],
+            dependencies: ["Basics", "JSONValue", "EventLoop", "ZMTP", "ChildProcesses", "Logging", "JupyterProtocol", "CLinuxShim"],
             swiftSettings: strict),
         .target(name: "Gateway", dependencies: ["Basics", "JSONValue", "Logging", "HTTPServer", "KernelRuntime", "Authorization", "JupyterProtocol", "EventLoop"], swiftSettings: strict),
 

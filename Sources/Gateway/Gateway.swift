@@ -64,13 +64,8 @@ public final class Gateway: Sendable {
         let metrics = GatewayMetrics()
         let sessions = SessionStore()
         self.metrics = metrics
-        do {
-            manager = try GatewayKernelManager(group: group, configuration: managerConfiguration, logger: logger) { record in
-                Gateway.retire(record, metrics: metrics, sessions: sessions)
-            }
-        } catch {
-            group.shutdown()
-            throw GatewayError("cannot start the kernel manager: \(error)")
+        manager = GatewayKernelManager(group: group, configuration: managerConfiguration, logger: logger) { record in
+            Gateway.retire(record, metrics: metrics, sessions: sessions)
         }
         let hubLimits = ChannelHub.Limits(
             router: .init(replayBufferBytes: configuration.replayBufferBytes,

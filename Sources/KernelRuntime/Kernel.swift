@@ -2,7 +2,6 @@ import Basics
 import CLinuxShim
 import ChildProcesses
 import EventLoop
-import ZeroMQ
 import Glibc
 import JupyterProtocol
 import Logging
@@ -49,7 +48,6 @@ public actor Kernel {
 
     private let info: ConnectionInfo
     private let plan: LaunchPlan
-    private let context: ZMQContext
     private let store: ConnectionFileStore
     /// The kernel's private directory under isolation (removed with everything in it), or nil.
     private let privateDirectory: String?
@@ -68,8 +66,6 @@ public actor Kernel {
     private var pendingEvents: [KernelLifecycle.Event] = []
     private var handlingEvents = false
     private var rejection: String?
-    private var receiveBuffer: [[UInt8]] = []
-    private var drainScheduled: Set<Channel> = []
     private var heartbeatPending = false
     private var heartbeatTimer: TimerHandle?
     /// Consecutive heartbeat pings the kernel did not answer within an interval (0 while it is responsive).
@@ -85,7 +81,7 @@ public actor Kernel {
     /// Creates the kernel; nothing runs until `start()`. The connection file must already exist at
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
-                plan: LaunchPlan, loop: EventLoop, context: ZMQContext, store: ConnectionFileStore,
+                plan: LaunchPlan, loop: EventLoop, store: ConnectionFileStore,
                 privateDirectory: String? = nil, lifecycle: KernelLifecycle.Configuration,
                 heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
@@ -97,7 +93,6 @@ public actor Kernel {
         self.connectionFile = connectionFile
         self.plan = plan
         self.loop = loop
-        self.context = context
         self.store = store
         self.privateDirectory = privateDirectory
         self.onFinished = onFinished
@@ -184,22 +179,16 @@ public actor Kernel {
         guard let signature = try? signer.sign(parts) else { return .notRunning }
         var first = true
         var accepted = true
-        do {
-            try ZMQFrames.forEachFrame(identities: [], signature: signature, parts: parts) { (frame: UnsafeRawBufferPointer, more: Bool) throws(any Error) in
-                guard accepted else { return }
-                let ok = try socket.send(frame, more: more)
-                if first && !ok { accepted = false }
-                first = false
-            }
-        } catch {
-            logger.warning("send to kernel failed", metadata: ["error": "\(error)"])
-            return .notRunning
+        // The first frame decides (the high-water mark); the rest of an accepted message is always taken.
+        ZMQFrames.forEachFrame(identities: [], signature: signature, parts: parts) { (frame: UnsafeRawBufferPointer, more: Bool) in
+            guard accepted else { return }
+            let ok = socket.send(frame, more: more)
+            if first && !ok { accepted = false }
+            first = false
         }
         guard accepted else { return .queueFull }
         counters.sent += 1
         lastActivity = UTCTimestamp.now()
-        // A send can consume the socket's readiness edge: look for input that arrived meanwhile.
-        if socket.hasInput { scheduleDrain(channel) }
         return .sent
     }
 
@@ -288,9 +277,10 @@ public actor Kernel {
         defer { if output.write >= 0 { close(output.write) } }
         do {
             if sockets == nil {
-                let created = try KernelSockets(context: context, info: info, identity: Array(sessionID.utf8))
-                sockets = created
-                try registerSockets(created)
+                // The handler runs on the loop, the actor's executor; weak: the sockets belong to the kernel.
+                sockets = try KernelSockets(loop: loop, info: info, identity: Array(sessionID.utf8)) { [weak self] channel, frames in
+                    self?.assumeIsolated { $0.handleIncoming(channel, frames) }
+                }
             }
             output = try openOutputPipe()
             process = try ChildProcess(path: plan.executablePath, arguments: plan.arguments,
@@ -342,15 +332,6 @@ public actor Kernel {
         }
     }
 
-    private func registerSockets(_ sockets: KernelSockets) throws {
-        for channel in Channel.allCases {
-            let fd = sockets.socket(for: channel).fileDescriptor
-            try loop.register(fd: fd, events: EventLoop.readable) { [self] _ in
-                self.assumeIsolated { $0.drain(channel) }
-            }
-        }
-    }
-
     /// Pings the kernel's heartbeat socket every few seconds while a process runs. A kernel that stops answering
     /// is reported (log, `missedHeartbeats`); the process watcher, not the heartbeat, decides that it died.
     private func startHeartbeat() {
@@ -373,9 +354,8 @@ public actor Kernel {
         }
         // REQ_RELAXED lets a new ping go out even when the last one got no answer.
         let ping: [UInt8] = Array("ping".utf8)
-        if (try? ping.withUnsafeBytes { try sockets.heartbeat.send($0, more: false) }) == true {
+        if ping.withUnsafeBytes({ sockets.heartbeat.send($0, more: false) }) {
             heartbeatPending = true
-            if sockets.heartbeat.hasInput { scheduleDrain(.hb) }
         }
         startHeartbeat()
     }
@@ -385,10 +365,7 @@ public actor Kernel {
         heartbeatTimer = nil
         for (_, handle) in timers { loop.cancelTimer(handle) }
         timers.removeAll()
-        if let sockets {
-            for channel in Channel.allCases { loop.deregister(fd: sockets.socket(for: channel).fileDescriptor) }
-            sockets.close()
-        }
+        sockets?.close()
         sockets = nil
         failReadyWaiters("kernel was shut down")
         let waiters = finishWaiters
@@ -420,39 +397,6 @@ public actor Kernel {
     }
 
     // MARK: - Receiving
-
-    private func scheduleDrain(_ channel: Channel) {
-        guard !drainScheduled.contains(channel) else { return }
-        drainScheduled.insert(channel)
-        loop.execute { [self] in
-            self.assumeIsolated { kernel in
-                kernel.drainScheduled.remove(channel)
-                kernel.drain(channel)
-            }
-        }
-    }
-
-    private func drain(_ channel: Channel) {
-        guard let sockets else { return }
-        let socket = sockets.socket(for: channel)
-        var handled = 0
-        // Bounded per call so a chatty kernel cannot starve other sockets on this loop; the rest is picked up
-        // by a scheduled drain because ZMQ_FD will not fire again for messages already queued.
-        // `hasInput` (ZMQ_EVENTS) first: it re-arms the descriptor, and a REQ socket must not be read unless a
-        // reply is due (EFSM).
-        while handled < 256 && socket.hasInput {
-            let got: Bool
-            do { got = try socket.receive(into: &receiveBuffer) } catch {
-                logger.warning("receive from kernel failed", metadata: ["error": "\(error)"])
-                return
-            }
-            guard got else { return }
-            handled += 1
-            handleIncoming(channel, receiveBuffer)
-            if self.sockets == nil { return }
-        }
-        if socket.hasInput { scheduleDrain(channel) }
-    }
 
     private func handleIncoming(_ channel: Channel, _ frames: [[UInt8]]) {
         if channel == .hb {

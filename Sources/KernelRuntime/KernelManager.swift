@@ -1,5 +1,4 @@
 import EventLoop
-import ZeroMQ
 import Foundation
 import JupyterProtocol
 import Logging
@@ -23,7 +22,6 @@ public actor KernelManager<Attachment: Sendable> {
     /// The loops kernels are spread over.
     public nonisolated let group: EventLoopGroup
     private let configuration: Configuration
-    private let context: ZMQContext
     private let store: ConnectionFileStore
     private let ports = LoopbackPortAllocator.shared
     private let logger: Logger
@@ -43,15 +41,13 @@ public actor KernelManager<Attachment: Sendable> {
     /// Discovers the kernelspecs; starts nothing.
     /// - Parameter onRemove: called once for every entry that leaves the table (shut down, or finished on its own),
     ///   right after it left, on the manager's actor; it must not block.
-    /// - Throws: when the ZeroMQ context cannot be created.
     public init(group: EventLoopGroup, configuration: Configuration, logger: Logger,
-                onRemove: @escaping @Sendable (Entry) -> Void = { _ in }) throws {
+                onRemove: @escaping @Sendable (Entry) -> Void = { _ in }) {
         self.group = group
         self.configuration = configuration
         self.logger = logger
         self.onRemove = onRemove
         gatewayAccount = configuration.isolation.isolatesKernels && geteuid() != 0 ? UnixAccount.current() : nil
-        context = try ZMQContext()
         store = ConnectionFileStore(directory: configuration.runtimeDirectory)
         catalog = KernelSpecCatalog.discover(configuration.catalog)
         for problem in catalog.problems {
@@ -190,7 +186,7 @@ public actor KernelManager<Attachment: Sendable> {
         }
         do {
             let kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
-                                    loop: group.next(), context: context, store: store,
+                                    loop: group.next(), store: store,
                                     lifecycle: lifecycleConfiguration(for: spec),
                                     heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
                 guard let self else { return }
@@ -248,7 +244,7 @@ public actor KernelManager<Attachment: Sendable> {
                           resourceDirectory: spec.resourceDirectory,
                           hostPath: { SandboxCommand.inspect($0, reachableBy: account) })
             return try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
-                              loop: group.next(), context: context, store: store, privateDirectory: directory,
+                              loop: group.next(), store: store, privateDirectory: directory,
                               lifecycle: lifecycleConfiguration(for: spec),
                               heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
                 guard let self else { return }

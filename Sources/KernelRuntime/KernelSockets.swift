@@ -1,61 +1,46 @@
-import CZeroMQ
+import EventLoop
 import JupyterProtocol
-import ZeroMQ
+import ZMTP
 
-/// The gateway's side of one kernel's five ZeroMQ sockets: shell, control and stdin DEALERs (shell and stdin
-/// share one routing identity, because the kernel sends `input_request` to the shell requester's identity), an
-/// iopub SUB subscribed to everything, and a heartbeat REQ.
+/// The gateway's side of one kernel's five channels, spoken as ZMTP by the gateway itself on the kernel's loop
+/// (no libzmq I/O thread): shell, control and stdin DEALERs (shell and stdin share one routing identity, because
+/// the kernel sends `input_request` to the shell requester's identity), an iopub SUB subscribed to everything, and
+/// a heartbeat REQ. Every complete inbound message is handed to `onMessage` with its channel, on the loop thread.
 ///
-/// Not Sendable: owned by exactly one `Kernel` actor. Sockets stay connected across kernel restarts (the ports do
-/// not change), and ZeroMQ reconnects by itself.
+/// Not Sendable: owned by exactly one `Kernel` actor. Sockets stay connected across kernel restarts (the ports and
+/// ipc paths do not change) and reconnect by themselves; messages sent while a kernel is not yet (or no longer)
+/// connected wait in a bounded queue, as with libzmq's `ZMQ_IMMEDIATE=0`.
 final class KernelSockets {
-    let shell: ZMQSocket
-    let control: ZMQSocket
-    let stdin: ZMQSocket
-    let iopub: ZMQSocket
-    let heartbeat: ZMQSocket
+    let shell: ZMTPSocket
+    let control: ZMTPSocket
+    let stdin: ZMTPSocket
+    let iopub: ZMTPSocket
+    let heartbeat: ZMTPSocket
 
-    init(context: ZMQContext, info: ConnectionInfo, identity: [UInt8]) throws {
-        shell = try ZMQSocket(context: context, type: .dealer)
-        control = try ZMQSocket(context: context, type: .dealer)
-        stdin = try ZMQSocket(context: context, type: .dealer)
-        iopub = try ZMQSocket(context: context, type: .sub)
-        heartbeat = try ZMQSocket(context: context, type: .req)
-        do {
-            try shell.setIdentity(identity)
-            try stdin.setIdentity(identity)
-            try iopub.subscribeAll()
-            // A REQ that lost a reply must still be able to ping again.
-            try heartbeat.setOption(ZMQ_REQ_RELAXED, 1)
-            try heartbeat.setOption(ZMQ_REQ_CORRELATE, 1)
-            // Bounded queues towards a kernel that stops reading: sends fail with EAGAIN instead of growing.
-            for socket in [shell, control, stdin] {
-                try socket.setOption(ZMQ_SNDHWM, 10_000)
-                try socket.setOption(ZMQ_IMMEDIATE, 0)
-            }
-            try iopub.setOption(ZMQ_RCVHWM, 100_000)
-            // The sockets connect before the kernel has bound its ports; libzmq's default 100 ms reconnect interval
-            // then adds 100-200 ms to every kernel start (measured with gateway-bench load --mode start). The
-            // back-off is capped at 10 ms: with the default doubling, a kernel that binds a few ms late (bubblewrap
-            // adds ~5 ms) waited for the attempt at ~41 ms instead of ~19 ms (BENCHMARKS.md section 4). While a
-            // kernel is down this costs one failed connect per socket every 10 ms.
-            for socket in [shell, control, stdin, iopub, heartbeat] {
-                try socket.setOption(ZMQ_RECONNECT_IVL, 5)
-                try socket.setOption(ZMQ_RECONNECT_IVL_MAX, 10)
-            }
-            try shell.connect(info.endpoint(for: .shell))
-            try control.connect(info.endpoint(for: .control))
-            try stdin.connect(info.endpoint(for: .stdin))
-            try iopub.connect(info.endpoint(for: .iopub))
-            try heartbeat.connect(info.endpoint(for: .hb))
-        } catch {
-            close()
-            throw error
+    /// Creates the sockets and starts connecting them. Loop thread.
+    /// - Throws: `ZMTPEndpoint.ParseError` for an endpoint the connection info cannot express.
+    init(loop: EventLoop, info: ConnectionInfo, identity: [UInt8],
+         onMessage: @escaping (Channel, [[UInt8]]) -> Void) throws {
+        // Sends beyond 10,000 queued messages towards a kernel that stops reading fail (`queueFull`) instead of
+        // growing. Reconnects every 5-10 ms: sockets connect before the kernel has bound (a 100 ms interval added
+        // 100-200 ms to every start; BENCHMARKS.md section 4); while a kernel is down that costs one failed connect
+        // per socket every 10 ms.
+        let options = ZMTPSocket.Options(reconnectInterval: .milliseconds(5), reconnectIntervalMax: .milliseconds(10),
+                                         sendHighWaterMark: 10_000)
+        func socket(_ channel: Channel, _ type: ZMTPSocketType, identity: [UInt8] = []) throws -> ZMTPSocket {
+            try ZMTPSocket(loop: loop, type: type, endpoint: info.endpoint(for: channel), identity: identity,
+                           options: options) { frames in onMessage(channel, frames) }
         }
+        shell = try socket(.shell, .dealer, identity: identity)
+        control = try socket(.control, .dealer)
+        stdin = try socket(.stdin, .dealer, identity: identity)
+        iopub = try socket(.iopub, .sub)
+        heartbeat = try socket(.hb, .req)
+        for socket in [shell, control, stdin, iopub, heartbeat] { socket.connect() }
     }
 
     /// The socket for a channel the gateway sends on or receives from.
-    func socket(for channel: Channel) -> ZMQSocket {
+    func socket(for channel: Channel) -> ZMTPSocket {
         switch channel {
         case .shell: shell
         case .control: control
@@ -65,8 +50,8 @@ final class KernelSockets {
         }
     }
 
+    /// Closes all five (idempotent). Loop thread.
     func close() {
         for socket in [shell, control, stdin, iopub, heartbeat] { socket.close() }
     }
 }
-
