@@ -11,8 +11,8 @@ import PackageDescription
 ///   JupyterProtocol                         pure logic, no I/O: wire formats, scanner, signer, the channel enum
 ///   Authorization                           pure logic, no I/O: policy, users, channel rules
 ///   EventLoop                               epoll loops that are actor executors, timers, TCP, signals
-///   ZeroMQ, ZMTP, ChildProcesses            ZeroMQ sockets (libzmq); our own ZMTP 3.0 client sockets on the loop;
-///                                           child processes watched on a loop
+///   ZeroMQ, ZMTP, ChildProcesses            libzmq sockets (echo-kernel, benchmarks, interop tests); the gateway's
+///                                           own ZMTP 3.0 client sockets on the loop; child processes watched on a loop
 ///   HTTPServer, KernelRuntime               HTTP/1.1 + WebSocket; kernelspecs, launcher, Kernel actor
 ///   Gateway                                 REST handlers, channel bridge, configuration
 ///   kernel-gateway, echo-kernel, gateway-bench   executables

@@ -5,6 +5,7 @@
 /// the connection dies, `rewind()` goes back to the start of the message that was only partly written, so the
 /// next connection gets it whole (the peer discarded the partial one); fully written messages are gone.
 struct ZMTPOutboundQueue {
+    /// Queued messages, then the frames of the message being added (from `buildingStart`).
     private(set) var bytes: [UInt8] = []
     /// Bytes of `bytes` already written.
     private(set) var written = 0
@@ -13,8 +14,8 @@ struct ZMTPOutboundQueue {
     /// End offsets of the queued messages, oldest first, from `endsHead` on.
     private var ends: [Int] = []
     private var endsHead = 0
-    /// The frames of the message being added (its last frame not yet given).
-    private(set) var building: [UInt8] = []
+    /// Where the message being added starts in `bytes` (its frames are encoded in place, not copied again).
+    private var buildingStart = 0
     private(set) var isBuilding = false
 
     /// Buffers at most this large are kept for reuse once empty.
@@ -23,55 +24,36 @@ struct ZMTPOutboundQueue {
     /// Complete messages not yet completely written.
     var messageCount: Int { ends.count - endsHead }
     /// Bytes of complete messages not yet written.
-    var unwrittenCount: Int { bytes.count - written }
+    var unwrittenCount: Int { completeEnd - written }
     /// True when no byte of the first queued message has been written (another stream may be interleaved here).
     var isAtMessageBoundary: Bool { written == firstMessageStart }
+    /// The end of the last complete message.
+    private var completeEnd: Int { isBuilding ? buildingStart : bytes.count }
 
     /// Adds a frame to the message being built; the last frame (`more` false) completes it and queues it.
     mutating func append(frame: UnsafeRawBufferPointer, more: Bool) {
-        let continuing = isBuilding
+        if !isBuilding { buildingStart = bytes.count }
         isBuilding = more
-        if !more && !continuing {
-            // A single-frame message: straight into the queue.
-            ZMTPFrame.appendHeader(to: &bytes, size: frame.count, more: false)
-            bytes.append(contentsOf: frame)
-            ends.append(bytes.count)
-            return
-        }
-        ZMTPFrame.appendHeader(to: &building, size: frame.count, more: more)
-        building.append(contentsOf: frame)
-        if !more { commitBuilding() }
+        ZMTPFrame.appendHeader(to: &bytes, size: frame.count, more: more)
+        bytes.append(contentsOf: frame)
+        if !more { ends.append(bytes.count) }
     }
 
-    /// Queues the frames built so far plus an already encoded tail (the last frame's header and body).
-    mutating func commitBuilding(header: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: building)
-        bytes.append(contentsOf: header)
-        bytes.append(contentsOf: body)
-        ends.append(bytes.count)
-        discardBuilding()
-    }
-
-    private mutating func commitBuilding() {
-        bytes.append(contentsOf: building)
-        ends.append(bytes.count)
-        discardBuilding()
-    }
-
-    /// Forgets the message being built (it was written directly, or the socket is closing).
+    /// Forgets the message being built (the socket is closing).
     mutating func discardBuilding() {
-        building.removeAll(keepingCapacity: building.capacity <= Self.retainedCapacity)
+        guard isBuilding else { return }
+        bytes.removeSubrange(buildingStart...)
         isBuilding = false
     }
 
     /// Calls `body` with the bytes not yet written (valid only during the call).
     func withUnwritten<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[written...])) }
+        bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[written..<completeEnd])) }
     }
 
     /// Records that the socket took `count` more bytes.
     mutating func didWrite(_ count: Int) {
-        written = min(bytes.count, written + max(0, count))
+        written = min(completeEnd, written + max(0, count))
         while endsHead < ends.count && ends[endsHead] <= written {
             firstMessageStart = ends[endsHead]
             endsHead += 1
@@ -90,6 +72,7 @@ struct ZMTPOutboundQueue {
             for i in ends.indices { ends[i] -= dropped }
             endsHead = 0
             written -= dropped
+            if isBuilding { buildingStart -= dropped }
             firstMessageStart = 0
         }
     }

@@ -42,6 +42,7 @@ public final class ZMTPSocket: @unchecked Sendable {
     private var machine: ZMTPConnection
     private var queue = ZMTPOutboundQueue()
     private var inMessage = false
+    private var flushScheduled = false
     /// Connection-scoped bytes (greeting, READY, subscription, PONG); written at a message boundary.
     private var control: [UInt8] = []
     private var controlWritten = 0
@@ -108,8 +109,9 @@ public final class ZMTPSocket: @unchecked Sendable {
     ///
     /// Returns false only for the first frame of a message, when `sendHighWaterMark` messages are queued, or
     /// after `close()`; once the first frame is accepted every later frame of that message is. The last frame
-    /// completes the message: with nothing queued and the connection ready it is written at once with one
-    /// `sendmsg` (header and frames gathered), otherwise it is queued. Loop thread.
+    /// completes the message, which is written at the end of the current loop turn together with every other
+    /// message completed in that turn (one `sendmsg` for all of them: a client that pipelines requests costs one
+    /// system call per turn, not one per request), or once the connection is ready. Loop thread.
     @discardableResult
     public func send(_ frame: UnsafeRawBufferPointer, more: Bool) -> Bool {
         loop.preconditionInEventLoop()
@@ -128,12 +130,8 @@ public final class ZMTPSocket: @unchecked Sendable {
         }
         inMessage = false
         counters.messagesSent += 1
-        if canWriteDirectly {
-            writeDirectly(lastFrame: frame)
-        } else {
-            queue.append(frame: frame, more: false)
-            if fd >= 0 && !isConnecting && registeredEvents & EventLoop.writable == 0 { flush() }
-        }
+        queue.append(frame: frame, more: false)
+        scheduleFlush()
         return true
     }
 
@@ -323,27 +321,15 @@ public final class ZMTPSocket: @unchecked Sendable {
 
     // MARK: - Writing
 
-    private var canWriteDirectly: Bool {
-        fd >= 0 && machine.phase == .ready && queue.unwrittenCount == 0 && control.isEmpty
-            && registeredEvents & EventLoop.writable == 0
-    }
-
-    /// Writes the built frames plus `lastFrame` with one gathered `sendmsg`; queues what the socket did not take.
-    private func writeDirectly(lastFrame: UnsafeRawBufferPointer) {
-        withUnsafeTemporaryAllocation(byteCount: ZMTPFrame.maxHeaderSize, alignment: 1) { headerBuffer in
-            let headerCount = ZMTPFrame.writeHeader(into: headerBuffer, size: lastFrame.count, more: false)
-            let header = UnsafeRawBufferPointer(rebasing: headerBuffer[0..<headerCount])
-            let total = queue.building.count + headerCount + lastFrame.count
-            let written = queue.building.withUnsafeBytes { built in
-                gatherWrite(built, header, lastFrame)
-            }
-            if written == total {
-                queue.discardBuilding()
-                return
-            }
-            queue.commitBuilding(header: header, body: lastFrame)
-            if written > 0 { queue.didWrite(written) }
-            if written < 0 { disconnect() } else { updateInterest() }
+    /// Flushes at the end of the current loop turn, unless the socket waits for `EPOLLOUT` (which flushes) or is
+    /// not connected (the handshake flushes).
+    private func scheduleFlush() {
+        guard !flushScheduled, fd >= 0, !isConnecting, registeredEvents & EventLoop.writable == 0 else { return }
+        flushScheduled = true
+        loop.execute { [weak self] in
+            guard let self else { return }
+            self.flushScheduled = false
+            self.flush()
         }
     }
 

@@ -182,14 +182,16 @@ func failure(_ actions: [ZMTPConnection.Action]) -> ZMTPProtocolError? {
         #expect(q.messageCount == 0 && q.unwrittenCount == 0 && q.isAtMessageBoundary)
     }
 
-    @Test func directWriteCommitKeepsTheWholeMessage() {
+    @Test func aMessageBeingBuiltIsNotWrittenAndCanBeDiscarded() {
         var q = ZMTPOutboundQueue()
+        append(&q, [[9]])
         [UInt8]([1]).withUnsafeBytes { q.append(frame: $0, more: true) }
-        let header: [UInt8] = [0x00, 1]
-        let body: [UInt8] = [2]
-        header.withUnsafeBytes { h in body.withUnsafeBytes { b in q.commitBuilding(header: h, body: b) } }
-        #expect(unwritten(q) == encodeMessage([[1], [2]]))
-        #expect(q.building.isEmpty && q.messageCount == 1)
+        #expect(unwritten(q) == encodeMessage([[9]]) && q.messageCount == 1)
+        q.discardBuilding()
+        #expect(unwritten(q) == encodeMessage([[9]]) && !q.isBuilding)
+        [UInt8]([1]).withUnsafeBytes { q.append(frame: $0, more: true) }
+        [UInt8]([2]).withUnsafeBytes { q.append(frame: $0, more: false) }
+        #expect(unwritten(q) == encodeMessage([[9]]) + encodeMessage([[1], [2]]) && q.messageCount == 2)
     }
 
     @Test func longBacklogIsCompacted() {
