@@ -109,6 +109,13 @@ int kg_connect_unix(int fd, const char *path) {
     return connect(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length + 1));
 }
 
+long long kg_peer_uid(int fd) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    return (long long)credentials.uid;
+}
+
 int kg_socket_error(int fd) {
     int error = 0;
     socklen_t length = sizeof error;

@@ -51,6 +51,8 @@ public actor Kernel {
     private let store: ConnectionFileStore
     /// The kernel's private directory under isolation (removed with everything in it), or nil.
     private let privateDirectory: String?
+    /// Under isolation, the kernel's account: its ipc sockets must be listened on by that uid (`SO_PEERCRED`).
+    private let socketOwnerUID: UInt32?
     private let logger: Logger
     private let onFinished: @Sendable (String) -> Void
     private let signer: HMACSigner
@@ -82,7 +84,7 @@ public actor Kernel {
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
                 plan: LaunchPlan, loop: EventLoop, store: ConnectionFileStore,
-                privateDirectory: String? = nil, lifecycle: KernelLifecycle.Configuration,
+                privateDirectory: String? = nil, socketOwnerUID: UInt32? = nil, lifecycle: KernelLifecycle.Configuration,
                 heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
         self.heartbeatInterval = heartbeatInterval
@@ -95,6 +97,7 @@ public actor Kernel {
         self.loop = loop
         self.store = store
         self.privateDirectory = privateDirectory
+        self.socketOwnerUID = socketOwnerUID
         self.onFinished = onFinished
         var logger = logger
         logger.metadata["kernel_id"] = id
@@ -278,7 +281,8 @@ public actor Kernel {
         do {
             if sockets == nil {
                 // The handler runs on the loop, the actor's executor; weak: the sockets belong to the kernel.
-                sockets = try KernelSockets(loop: loop, info: info, identity: Array(sessionID.utf8)) { [weak self] channel, frames in
+                sockets = try KernelSockets(loop: loop, info: info, identity: Array(sessionID.utf8),
+                                            expectedPeerUID: socketOwnerUID) { [weak self] channel, frames in
                     self?.assumeIsolated { $0.handleIncoming(channel, frames) }
                 }
             }

@@ -244,7 +244,7 @@ public actor KernelManager<Attachment: Sendable> {
                           resourceDirectory: spec.resourceDirectory,
                           hostPath: { SandboxCommand.inspect($0, reachableBy: account) })
             return try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
-                              loop: group.next(), store: store, privateDirectory: directory,
+                              loop: group.next(), store: store, privateDirectory: directory, socketOwnerUID: account.uid,
                               lifecycle: lifecycleConfiguration(for: spec),
                               heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
                 guard let self else { return }

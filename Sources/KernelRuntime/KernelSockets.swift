@@ -19,14 +19,16 @@ final class KernelSockets {
 
     /// Creates the sockets and starts connecting them. Loop thread.
     /// - Throws: `ZMTPEndpoint.ParseError` for an endpoint the connection info cannot express.
-    init(loop: EventLoop, info: ConnectionInfo, identity: [UInt8],
+    /// - Parameter expectedPeerUID: for ipc channels, the uid whose sockets these must be (the kernel's account):
+    ///   a kernel can replace its socket files with links to somebody else's, and the gateway then refuses them.
+    init(loop: EventLoop, info: ConnectionInfo, identity: [UInt8], expectedPeerUID: UInt32? = nil,
          onMessage: @escaping (Channel, [[UInt8]]) -> Void) throws {
         // Sends beyond 10,000 queued messages towards a kernel that stops reading fail (`queueFull`) instead of
         // growing. Reconnects every 5-10 ms: sockets connect before the kernel has bound (a 100 ms interval added
         // 100-200 ms to every start; BENCHMARKS.md section 4); while a kernel is down that costs one failed connect
         // per socket every 10 ms.
         let options = ZMTPSocket.Options(reconnectInterval: .milliseconds(5), reconnectIntervalMax: .milliseconds(10),
-                                         sendHighWaterMark: 10_000)
+                                         sendHighWaterMark: 10_000, expectedPeerUID: expectedPeerUID)
         func socket(_ channel: Channel, _ type: ZMTPSocketType, identity: [UInt8] = []) throws -> ZMTPSocket {
             try ZMTPSocket(loop: loop, type: type, endpoint: info.endpoint(for: channel), identity: identity,
                            options: options) { frames in onMessage(channel, frames) }

@@ -17,5 +17,7 @@ extension ZMTPSocket {
         public var messagesReceived = 0
         /// Messages accepted by `send`.
         public var messagesSent = 0
+        /// `ipc://` connections dropped because the listener was not `Options.expectedPeerUID`.
+        public var peerRefusals = 0
     }
 }

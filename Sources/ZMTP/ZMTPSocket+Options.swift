@@ -16,10 +16,15 @@ extension ZMTPSocket {
         public var limits: ZMTPLimits
         /// Reads (of up to 64 KiB) per readiness wake-up; level-triggered epoll brings us back for the rest.
         public var readsPerWakeup: Int
+        /// For `ipc://` endpoints: the uid the listening process must run as (`SO_PEERCRED`). A connection to a
+        /// socket of anybody else (a path a kernel redirected with a symbolic link, say) is dropped before a
+        /// byte is exchanged, counted in `peerRefusals`, and retried later. Nil: no check.
+        public var expectedPeerUID: UInt32?
 
         public init(reconnectInterval: Duration = .milliseconds(5), reconnectIntervalMax: Duration = .milliseconds(10),
                     handshakeTimeout: Duration = .seconds(30), sendHighWaterMark: Int = 10_000,
-                    limits: ZMTPLimits = ZMTPLimits(), readsPerWakeup: Int = 4) {
+                    limits: ZMTPLimits = ZMTPLimits(), readsPerWakeup: Int = 4, expectedPeerUID: UInt32? = nil) {
+            self.expectedPeerUID = expectedPeerUID
             self.reconnectInterval = reconnectInterval
             self.reconnectIntervalMax = max(reconnectInterval, reconnectIntervalMax)
             self.handshakeTimeout = handshakeTimeout

@@ -213,6 +213,11 @@ public final class ZMTPSocket: @unchecked Sendable {
 
     private func didConnect() {
         isConnecting = false
+        if let expected = options.expectedPeerUID, case .ipc = endpoint, kg_peer_uid(fd) != Int64(expected) {
+            counters.peerRefusals += 1
+            dropConnection()
+            return scheduleReconnect()
+        }
         counters.connects += 1
         control.append(contentsOf: machine.connected())
         flush()

@@ -77,7 +77,7 @@ extension RealKernelTests {
         let group = try EventLoopGroup(count: 2)
         defer { group.shutdown() }
         let removed = Mutex<[String]>([])
-        let manager = try KernelManager<String>(
+        let manager = KernelManager<String>(
             group: group, configuration: TestKernels.configuration(runtime: runtime, maxKernels: 1),
             logger: TestKernels.logger) { entry in removed.withLock { $0.append(entry.attachment) } }
 

@@ -63,7 +63,7 @@ enum TestKernels {
     static func manager(extraSpecDirs: [String] = [], runtime: String,
                         heartbeat: Duration = .seconds(5)) throws -> (KernelManager<Void>, EventLoopGroup) {
         let group = try EventLoopGroup(count: 2)
-        let manager = try KernelManager<Void>(group: group, configuration: configuration(extraSpecDirs: extraSpecDirs,
+        let manager = KernelManager<Void>(group: group, configuration: configuration(extraSpecDirs: extraSpecDirs,
                                                                                           runtime: runtime,
                                                                                           heartbeat: heartbeat),
                                               logger: logger)

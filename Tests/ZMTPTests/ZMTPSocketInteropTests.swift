@@ -274,6 +274,35 @@ import Testing
         #expect(await onLoop(loop) { dealer.isReady })
     }
 
+    @Test func ipcSocketsOfAnotherUIDAreRefusedBeforeAnyByte() async throws {
+        let context = try #require(testContext)
+        let loop = try EventLoop()
+        defer { loop.shutdown() }
+        let endpoint = ipcEndpoint()
+        let listener = try ZMQSocket(context: context, type: .router)
+        try await bindRetrying(listener, endpoint)
+        defer { listener.close() }
+        // The listener is this process: a socket expecting another uid (as the gateway expects the kernel's
+        // account) must not talk to it; one expecting ours does.
+        let me = UInt32(geteuid())
+        let strangerInbox = Inbox()
+        let wary = try await startSocket(loop, .dealer, endpoint, identity: Array("wary".utf8),
+                                         options: ZMTPSocket.Options(expectedPeerUID: me &+ 1), inbox: strangerInbox)
+        defer { closeBlocking(wary) }
+        #expect(await eventually { await onLoop(loop) { wary.counters.peerRefusals } >= 3 })
+        #expect(await send(wary, [Array("must not arrive".utf8)]))
+        let trusting = try await startSocket(loop, .dealer, endpoint, identity: Array("ok".utf8),
+                                             options: ZMTPSocket.Options(expectedPeerUID: me), inbox: Inbox())
+        defer { closeBlocking(trusting) }
+        #expect(await send(trusting, [Array("hello".utf8)]))
+        let got = try #require(await zmqReceive(listener))
+        #expect(got == [Array("ok".utf8), Array("hello".utf8)])
+        let counters = await onLoop(loop) { wary.counters }
+        let waryReady = await onLoop(loop) { wary.isReady }
+        #expect(counters.connects == 0 && counters.handshakes == 0 && !waryReady)
+        #expect(await onLoop(loop) { trusting.counters.peerRefusals } == 0)
+    }
+
     @Test func silentPeerHitsTheHandshakeTimeout() async throws {
         let loop = try EventLoop()
         defer { loop.shutdown() }

@@ -44,6 +44,9 @@ int kg_connect_inet(int fd, int family, const char *host, uint16_t port);
 int kg_connect_unix(int fd, const char *path);
 /// The pending error of a socket (SO_ERROR, e.g. the outcome of a non-blocking connect): 0 or an errno value.
 int kg_socket_error(int fd);
+/// The uid of the process at the other end of a connected Unix socket (SO_PEERCRED: the peer's credentials
+/// when it called listen or connect), or -1 with errno set.
+long long kg_peer_uid(int fd);
 
 /// The account a child runs as (see `kg_spawn`). The caller decides policy (uid 0 is not refused here).
 struct kg_spawn_identity {
