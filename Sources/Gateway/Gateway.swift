@@ -54,13 +54,14 @@ public final class Gateway: Sendable {
         }
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(60)
-        let managerConfiguration = KernelManagerConfiguration(
+        var managerConfiguration = KernelManagerConfiguration(
             catalog: .init(environment: environment, extraDirectories: configuration.kernelspecDirectories,
                            allowedNames: Set(configuration.allowedKernelspecs.map { $0.lowercased() }),
                            defaultKernelName: configuration.defaultKernelName),
             runtimeDirectory: runtime, gatewayEnvironment: environment,
             environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
             lifecycle: lifecycle, maxKernels: configuration.maxKernels, isolation: isolation)
+        managerConfiguration.reservedKernels = configuration.reservedKernels
         let metrics = GatewayMetrics()
         let sessions = SessionStore()
         self.metrics = metrics

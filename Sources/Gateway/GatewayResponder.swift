@@ -172,7 +172,11 @@ final class GatewayResponder: HTTPResponder {
                                 resource: name, decision: decision, remoteAddress: context.peer.remoteAddress))
         metrics.recordDenial(reason: denial.code.description)
         if denial.hidden { throw RESTError(.notFound, "\(name) not found") }
-        throw RESTError(.forbidden, "\(context.identity.username) may not \(action.rawValue) \(name): \(denial.reason)")
+        var error = RESTError(.forbidden, "\(context.identity.username) may not \(action.rawValue) \(name): \(denial.reason)")
+        if denial.code == .kernelLimitReached, let limit = denial.kernelLimit {
+            error.kernelLimit = KernelLimitHit(.perUser, maxKernels: limit)
+        }
+        throw error
     }
 
     // MARK: - CORS
