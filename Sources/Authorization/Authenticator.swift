@@ -12,4 +12,13 @@ public enum Authenticator: Sendable {
         case .users(let store): store.authenticate(token: token)
         }
     }
+
+    /// The identity for the token whose digest is `digest` (the caller hashed a non-empty token), or nil. Lets a
+    /// caller hash once and keep the digest with what the token opened (never the token itself).
+    public func authenticate(digest: TokenDigest) -> Identity? {
+        switch self {
+        case .sharedToken(let a): a.authenticate(digest: digest)
+        case .users(let store): store.authenticate(digest: digest)
+        }
+    }
 }

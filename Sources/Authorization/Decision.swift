@@ -26,12 +26,15 @@ public enum Decision: Sendable, Hashable, CustomStringConvertible {
         public var reason: String
         /// True when the caller may not read the resource at all, so its existence must not leak.
         public var hidden: Bool
+        /// For `kernelLimitReached`: the caller's per-user limit (what their most generous role allows).
+        public var kernelLimit: Int?
 
         /// Creates a denial.
-        public init(code: Code, reason: String, hidden: Bool = false) {
+        public init(code: Code, reason: String, hidden: Bool = false, kernelLimit: Int? = nil) {
             self.code = code
             self.reason = reason
             self.hidden = hidden
+            self.kernelLimit = kernelLimit
         }
 
         /// The HTTP status to answer with: 404 when hidden, else 403.

@@ -67,6 +67,11 @@ public struct EffectivePermissions: Sendable, Hashable {
         }
     }
 
+    /// Whether the caller may start kernels in the share of the gateway-wide limit kept for admins (the gateway's
+    /// `--admin-reserved-kernels`): true for callers whose roles give `owner` on every kernel, as the built-in
+    /// `admin` role does.
+    public var mayUseKernelReserve: Bool { allKernels == .owner }
+
     /// Whether the caller may start a kernel from the kernelspec `name`.
     public func allowsKernelspec(_ name: String) -> Bool { kernelspecs.contains { $0.matches(name) } }
 

@@ -76,8 +76,8 @@ extension Policy {
                 .init(code: .kernelspecNotAllowed, reason: "starting kernels from kernelspec '\(spec)' is not allowed"))
         }
         if let limit = perms.maxKernels, owned >= limit {
-            return .denied(
-                .init(code: .kernelLimitReached, reason: "kernel limit reached: you own \(owned) of at most \(limit)"))
+            let reason = "per-user kernel limit reached: you own \(owned) of at most \(limit)"
+            return .denied(.init(code: .kernelLimitReached, reason: reason, kernelLimit: limit))
         }
         return .allowed
     }

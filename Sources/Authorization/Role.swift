@@ -34,14 +34,18 @@ public struct Role: Sendable, Hashable {
         permissions: Dictionary(uniqueKeysWithValues: ResourceType.allCases.map { ($0, ActionSet.all) }),
         allKernels: .owner, kernelspecs: ["*"], maxKernels: nil)
 
-    /// Starts kernels from any kernelspec, fully controls its own kernels, uses kernels shared with it at
-    /// the shared level; reads kernelspecs and the api. No metrics.
+    /// Starts kernels from any kernelspec (at most `defaultUserMaxKernels` at once), fully controls its own
+    /// kernels, uses kernels shared with it at the shared level; reads kernelspecs and the api. No metrics.
     public static let user = Role(
         name: "user",
         permissions: [
             .kernels: .all, .sessions: [.read, .write], .kernelspecs: .read, .api: .read,
         ],
-        allKernels: .none, kernelspecs: ["*"], maxKernels: nil)
+        allKernels: .none, kernelspecs: ["*"], maxKernels: defaultUserMaxKernels)
+
+    /// The built-in `user` role's per-user kernel limit, so that one user cannot take every kernel the gateway
+    /// may run. A policy file changes it with `roles.user.max_kernels` (null for no limit).
+    public static let defaultUserMaxKernels = 4
 
     /// Read-only: sees kernels shared with it, connects and watches, asks harmless questions; never
     /// executes, starts or changes anything.

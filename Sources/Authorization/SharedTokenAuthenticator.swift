@@ -16,11 +16,16 @@ public struct SharedTokenAuthenticator: Sendable {
 
     /// The identity if `token` is the shared token, else nil.
     public func authenticate(token: String) -> Identity? {
-        TokenDigest(hashing: token).constantTimeEquals(digest) ? identity : nil
+        authenticate(digest: TokenDigest(hashing: token))
     }
 
     /// Same for raw bytes (for example straight from a header), read only during the call.
     public func authenticate(tokenBytes: UnsafeRawBufferPointer) -> Identity? {
-        TokenDigest(hashing: tokenBytes).constantTimeEquals(digest) ? identity : nil
+        authenticate(digest: TokenDigest(hashing: tokenBytes))
+    }
+
+    /// The identity if `presented` is the shared token's digest (compared in constant time), else nil.
+    public func authenticate(digest presented: TokenDigest) -> Identity? {
+        presented.constantTimeEquals(digest) ? identity : nil
     }
 }

@@ -79,18 +79,29 @@ public struct UserStore: Sendable {
     /// Timing reveals at most something about the digest of the guess, which does not help find a token.
     public func authenticate(token: String) -> Identity? {
         guard !token.isEmpty else { return nil }
-        return identity(for: TokenDigest(hashing: token))
+        return authenticate(digest: TokenDigest(hashing: token))
     }
 
     /// Same for raw token bytes, read only during the call.
     public func authenticate(tokenBytes: UnsafeRawBufferPointer) -> Identity? {
         guard tokenBytes.count > 0 else { return nil }
-        return identity(for: TokenDigest(hashing: tokenBytes))
+        return authenticate(digest: TokenDigest(hashing: tokenBytes))
     }
 
-    private func identity(for digest: TokenDigest) -> Identity? {
+    /// The identity whose current token has `digest`, or nil (for a caller that hashed a non-empty token once and
+    /// keeps the digest, e.g. to notice later that the token was rotated).
+    public func authenticate(digest: TokenDigest) -> Identity? {
         guard let name = byDigest[digest], let record = byName[name] else { return nil }
         return record.identity
+    }
+
+    /// What this store says about `username`, who authenticated earlier with the token whose digest is
+    /// `tokenDigest`: removed, token no longer theirs, or current (with their identity now). A nil digest checks
+    /// the user only (for example a session parked without a connection).
+    public func standing(of username: String, tokenDigest: TokenDigest?) -> CredentialStanding {
+        guard let record = byName[username] else { return .userRemoved }
+        if let tokenDigest, record.tokenDigest != tokenDigest { return .tokenRevoked }
+        return .current(record.identity)
     }
 
     /// Inserts a record read from a file (already validated by the parser).

@@ -74,9 +74,10 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
 
     /// Adopts an upgraded socket as a client of this kernel. Call on `loop`. A client with the same user and
     /// `session_id` as a connected one takes over from it; one that reconnects to a parked session first receives
-    /// what it missed.
-    func attach(fd: Int32, pendingInput: [UInt8], unsent: [UInt8], identity: Identity, sessionID: String,
-                format: WebSocketSubprotocol, connectionID: UInt64, remoteAddress: String?) {
+    /// what it missed. `tokenDigest` is the digest of the token that authenticated the upgrade (nil without
+    /// authentication): a reload that no longer accepts it closes the connection.
+    func attach(fd: Int32, pendingInput: [UInt8], unsent: [UInt8], identity: Identity, tokenDigest: TokenDigest?,
+                sessionID: String, format: WebSocketSubprotocol, connectionID: UInt64, remoteAddress: String?) {
         loop.preconditionInEventLoop()
         let connection = WebSocketConnection(fd: fd, pendingInput: pendingInput, unsent: unsent, loop: loop,
                                              configuration: webSocketConfiguration, id: connectionID)
@@ -92,8 +93,18 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
                 return
             }
         }
+        // A reload may have come between the upgrade's authentication and now, after its reauthorize pass over this
+        // hub: check the users file in force again, and use the roles it gives now.
+        var identity = identity
+        let standing = policy.standing(of: identity.username, tokenDigest: tokenDigest)
+        if let revoked = ChannelRouter.closing(connectionID, of: identity.username, after: standing) {
+            connection.delegate = nil
+            connection.close(code: revoked.code, reason: revoked.reason)
+            return
+        }
+        if case .current(let now) = standing { identity = now }
         let outcome = router.connect(
-            connectionID, identity: identity, sessionID: sessionID, format: format,
+            connectionID, identity: identity, tokenDigest: tokenDigest, sessionID: sessionID, format: format,
             permissions: ChannelPermissionCache(policy: policy.current, identity: identity),
             remoteAddress: remoteAddress, generation: access.generation, access: { access.snapshot })
         switch outcome {
@@ -125,12 +136,13 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         sweepTimer = nil
     }
 
-    /// Applies a reloaded users file and policy to open connections: a user who no longer exists is disconnected
-    /// (1008), the others get their current roles and the current policy's rules. `resolve` maps a username to its
-    /// identity now, or nil when the user is gone. Call on `loop`.
-    func reauthorize(policy newPolicy: Policy, resolve: (String) -> Identity?) {
+    /// Applies a reloaded users file and policy to open connections: a user who no longer exists, and a connection
+    /// whose token was rotated or revoked, is disconnected (1008); the others get their current roles and the
+    /// current policy's rules. `standing` says what the reloaded users file makes of a username and token digest
+    /// (see `ChannelRouter.reauthorize`). Call on `loop`.
+    func reauthorize(policy newPolicy: Policy, standing: (String, TokenDigest?) -> CredentialStanding) {
         loop.preconditionInEventLoop()
-        close(router.reauthorize(policy: newPolicy, resolve: resolve, generation: access.generation,
+        close(router.reauthorize(policy: newPolicy, standing: standing, generation: access.generation,
                                  access: { access.snapshot }))
     }
 

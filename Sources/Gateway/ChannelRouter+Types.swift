@@ -70,6 +70,9 @@ extension ChannelRouter {
         let id: ConnectionID
         /// Replaced on reload when the user's roles change.
         var identity: Identity
+        /// The digest of the token that authenticated the upgrade (never the token); nil without authentication.
+        /// A reload that no longer accepts it closes the connection.
+        let tokenDigest: TokenDigest?
         /// The authenticated username, pre-escaped for stamping into every forwarded header.
         let usernameLiteral: JSONStringLiteral
         let sessionKey: SessionKey

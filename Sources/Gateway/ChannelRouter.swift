@@ -24,7 +24,8 @@ import KernelRuntime
 /// - A closed connection's session is parked (when replay is on and the user keeps access) with a bounded
 ///   replay buffer, for `parkedSessionTTL`; at most `maxParkedSessions` are kept (oldest forgotten first).
 /// - A restart or death forgets pending requests and is announced to everybody; a revoke or a removed user
-///   closes the user's connections with 1008 and forgets their parked sessions.
+///   closes the user's connections with 1008 and forgets their parked sessions; a rotated or revoked token closes
+///   the connections it opened with 1008.
 ///
 /// Time is the caller's monotonic clock in nanoseconds (`now`). The kernel's access record is read through
 /// `generation` and `access`, which is called only when the generation differs from the one a permission cache
@@ -98,13 +99,16 @@ package struct ChannelRouter: Sendable {
 
     // MARK: - Connections
 
-    /// A WebSocket of `identity` for session `sessionID` was upgraded. `permissions` is a fresh cache for the
-    /// identity under the current policy. Refused (nothing recorded) when the router is closed or the user may no
-    /// longer read the kernel (a revoke may have happened since the upgrade was authorized); the refused user's
-    /// session, if any, is forgotten.
+    /// A WebSocket of `identity` for session `sessionID` was upgraded. `tokenDigest` is the digest of the token
+    /// that authenticated the upgrade (nil without authentication), kept so that `reauthorize` closes the
+    /// connection once that token stops working. `permissions` is a fresh cache for the identity under the current
+    /// policy. Refused (nothing recorded) when the router is closed or the user may no longer read the kernel (a
+    /// revoke may have happened since the upgrade was authorized); the refused user's session, if any, is
+    /// forgotten.
     package mutating func connect(
-        _ id: ConnectionID, identity: Identity, sessionID: String, format: WebSocketSubprotocol,
-        permissions: ChannelPermissionCache, remoteAddress: String?, generation: UInt64, access: () -> KernelAccess
+        _ id: ConnectionID, identity: Identity, tokenDigest: TokenDigest? = nil, sessionID: String,
+        format: WebSocketSubprotocol, permissions: ChannelPermissionCache, remoteAddress: String?, generation: UInt64,
+        access: () -> KernelAccess
     ) -> ConnectOutcome {
         guard !isClosed else { return .refused(Closing(id: id, code: .goingAway, reason: "kernel shut down")) }
         // Connection ids are never reused; should one be, its old record goes first, as if it had closed for good.
@@ -135,8 +139,8 @@ package struct ChannelRouter: Sendable {
         }
         connectionIndex[id] = connectionTable.count
         connectionTable.append(Connection(
-            id: id, identity: identity, usernameLiteral: JSONStringLiteral(identity.username), sessionKey: key,
-            session: handle, format: format, permissions: permissions, remoteAddress: remoteAddress))
+            id: id, identity: identity, tokenDigest: tokenDigest, usernameLiteral: JSONStringLiteral(identity.username),
+            sessionKey: key, session: handle, format: format, permissions: permissions, remoteAddress: remoteAddress))
         var replay: Replay?
         if var kept, kept.count > 0 || kept.dropped > 0 {
             let (entries, dropped) = kept.drain()
@@ -219,17 +223,21 @@ package struct ChannelRouter: Sendable {
         return revoked.map { Closing(id: $0, code: .policyViolation, reason: "access to this kernel was revoked") }
     }
 
-    /// The users file and policy were reloaded: `resolve` gives a username's identity now, or nil when the user
-    /// is gone. Removed users' connections are to be closed with 1008 and their sessions forgotten; the others
-    /// get their current roles and `policy`'s rules; then `accessChanged` applies.
+    /// The users file and policy were reloaded: `standing` says what the reloaded file makes of a username and the
+    /// digest of the token a connection was opened with (nil for a parked session: the user only). Connections
+    /// of removed users, and connections whose token was rotated or revoked, are to be closed with 1008 and their
+    /// sessions forgotten; removed users' parked sessions are forgotten; the others get their current roles and
+    /// `policy`'s rules; then `accessChanged` applies.
     package mutating func reauthorize(
-        policy: Policy, resolve: (String) -> Identity?, generation: UInt64, access: () -> KernelAccess
+        policy: Policy, standing: (_ username: String, _ tokenDigest: TokenDigest?) -> CredentialStanding,
+        generation: UInt64, access: () -> KernelAccess
     ) -> [Closing] {
         var closings: [Closing] = []
         for connection in connectionTable {
-            guard let identity = resolve(connection.identity.username) else {
-                closings.append(Closing(id: connection.id, code: .policyViolation,
-                                        reason: "user \(connection.identity.username) was removed"))
+            let username = connection.identity.username
+            let now = standing(username, connection.tokenDigest)
+            guard case .current(let identity) = now else {
+                if let closing = Self.closing(connection.id, of: username, after: now) { closings.append(closing) }
                 removeConnection(connection.id, parkingAt: nil)
                 continue
             }
@@ -242,13 +250,25 @@ package struct ChannelRouter: Sendable {
         }
         for s in sessionState.indices where sessionState[s].isParked {
             let record = sessionRecords[s]!
-            if let identity = resolve(record.key.username) {
+            if case .current(let identity) = standing(record.key.username, nil) {
                 sessionRecords[s]!.permissions = ChannelPermissionCache(policy: policy, identity: identity)
             } else {
                 forgetSession(record.handle)
             }
         }
         return closings + accessChanged(generation: generation, access: access)
+    }
+
+    /// The 1008 closing for connection `id` of `username` once their credentials no longer stand: the user was
+    /// removed, or the token the connection was opened with was rotated or revoked. Nil while they are `current`.
+    package static func closing(_ id: ConnectionID, of username: String,
+                                after standing: CredentialStanding) -> Closing? {
+        switch standing {
+        case .current: nil
+        case .userRemoved: Closing(id: id, code: .policyViolation, reason: "user \(username) was removed")
+        case .tokenRevoked:
+            Closing(id: id, code: .policyViolation, reason: "the token of user \(username) was rotated or revoked")
+        }
     }
 
     // MARK: - Client → kernel

@@ -54,13 +54,14 @@ public final class Gateway: Sendable {
         }
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(60)
-        let managerConfiguration = KernelManagerConfiguration(
+        var managerConfiguration = KernelManagerConfiguration(
             catalog: .init(environment: environment, extraDirectories: configuration.kernelspecDirectories,
                            allowedNames: Set(configuration.allowedKernelspecs.map { $0.lowercased() }),
                            defaultKernelName: configuration.defaultKernelName),
             runtimeDirectory: runtime, gatewayEnvironment: environment,
             environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
             lifecycle: lifecycle, maxKernels: configuration.maxKernels, isolation: isolation)
+        managerConfiguration.reservedKernels = configuration.reservedKernels
         let metrics = GatewayMetrics()
         let sessions = SessionStore()
         self.metrics = metrics
@@ -227,9 +228,10 @@ public final class Gateway: Sendable {
             var newAuthenticator: Authenticator?
             if let path = configuration.usersFile { newAuthenticator = .users(try Gateway.loadUsers(path)) }
             policy.replace(policy: newPolicy, authenticator: newAuthenticator)
-            // Open connections follow the reloaded files: removed users are disconnected, roles updated.
-            let current = policy.current
-            let users: UserStore? = if case .users(let store) = newAuthenticator { store } else { nil }
+            // Open connections follow the reloaded files: removed users and rotated or revoked tokens are
+            // disconnected, roles updated. Without a users file (shared token, --no-auth) nothing can change.
+            let (current, store) = (policy.current, policy)
+            let users = policy.users
             for record in manager.all {
                 // Grants of removed users go now, so an account created later under the same name starts
                 // without them.
@@ -243,11 +245,7 @@ public final class Gateway: Sendable {
                 let hub = record.hub
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                     hub.loop.execute {
-                        hub.reauthorize(policy: current) { username in
-                            guard let users else { return Identity(username: username, roles: ["admin"]) }
-                            guard let user = users.user(named: username) else { return nil }
-                            return Identity(username: user.username, roles: user.roles, displayName: user.displayName)
-                        }
+                        hub.reauthorize(policy: current) { store.standing(of: $0, tokenDigest: $1) }
                         done.resume()
                     }
                 }

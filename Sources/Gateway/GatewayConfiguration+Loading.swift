@@ -27,6 +27,7 @@ extension GatewayConfiguration {
         .init(flag: "--allowed-kernelspecs", env: "KG_ALLOWED_KERNELSPECS", key: "allowed_kernelspecs", kind: .list, help: "Comma-separated kernelspec names that may be started (default: all).") { $0.allowedKernelspecs += list($1) },
         .init(flag: "--default-kernel-name", env: "KG_DEFAULT_KERNEL_NAME", key: "default_kernel_name", kind: .string, help: "Kernelspec used when a start request names none.") { $0.defaultKernelName = $1 },
         .init(flag: "--max-kernels", env: "KG_MAX_KERNELS", key: "max_kernels", kind: .int, help: "Most kernels running at once (0 = no limit).") { $0.maxKernels = try int($1, "max_kernels", 0...1_000_000) },
+        .init(flag: "--admin-reserved-kernels", env: "KG_ADMIN_RESERVED_KERNELS", key: "admin_reserved_kernels", kind: .int, help: "Of --max-kernels, the slots only admins may use (default 10%, at least 1, never all).") { $0.adminReservedKernels = try int($1, "admin_reserved_kernels", 0...1_000_000) },
         .init(flag: "--kernel-env-allow", env: "KG_KERNEL_ENV_ALLOW", key: "kernel_env_allow", kind: .list, help: "Gateway environment variables passed to kernels besides PATH, HOME, LANG.") { $0.kernelEnvAllowList += list($1) },
         .init(flag: "--runtime-dir", env: "KG_RUNTIME_DIR", key: "runtime_dir", kind: .string, help: "Where connection files go (default $JUPYTER_RUNTIME_DIR or ~/.local/share/jupyter/runtime).") { $0.runtimeDirectory = $1 },
         .init(flag: "--kernel-isolation", env: "KG_KERNEL_ISOLATION", key: "kernel_isolation", kind: .string, help: "none, unix-user or sandbox: how kernels are kept apart (default none; see docs/authorization.md).") {
@@ -140,6 +141,10 @@ extension GatewayConfiguration {
             do { try option.apply(&config, value) } catch let error as Error {
                 throw Error("\(option.flag): \(error.message)")
             }
+        }
+        if let reserve = config.adminReservedKernels, reserve > config.maxKernels {
+            throw Error("admin_reserved_kernels (\(reserve)) must not exceed max_kernels (\(config.maxKernels)); "
+                        + "without a gateway-wide limit there is nothing to reserve")
         }
         return .run(config)
     }

@@ -33,6 +33,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var defaultKernelName: String?
     /// Total kernels the gateway runs at once; 0 means no limit.
     public var maxKernels = 0
+    /// Of `maxKernels`, the last slots only admins (roles with `owner` on every kernel) may take, so that one user
+    /// cannot lock them out; nil means the default, see `reservedKernels`.
+    public var adminReservedKernels: Int?
     /// Gateway environment variables passed through to kernels, beyond PATH, HOME and LANG.
     public var kernelEnvAllowList: [String] = []
     public var runtimeDirectory: String?
@@ -86,6 +89,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var metricsOpen = false
 
     public init() {}
+
+    /// The admins' reserve in force: `adminReservedKernels` when set; otherwise 10% of `maxKernels`, at least 1 but
+    /// never every slot (so none with `--max-kernels 1`); 0 without a gateway-wide limit.
+    public var reservedKernels: Int {
+        guard maxKernels > 0 else { return 0 }
+        if let adminReservedKernels { return min(adminReservedKernels, maxKernels) }
+        return min(max(1, maxKernels / 10), maxKernels - 1)
+    }
 
     /// A problem with one option, naming it.
     public struct Error: Swift.Error, CustomStringConvertible, Equatable {

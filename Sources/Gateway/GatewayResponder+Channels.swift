@@ -29,13 +29,15 @@ extension GatewayResponder {
         let requestedSession = request.queryValue("session_id") ?? ""
         let sessionID = requestedSession.isEmpty || requestedSession.utf8.count > 256 ? MessageID.random() : requestedSession
         let identity = context.identity
+        let tokenDigest = context.tokenDigest
         let hub = record.hub
         let connectionID = makeConnectionID()
         let remoteAddress = context.peer.remoteAddress
         return .upgrade(handshake.response()) { socket in
             hub.loop.execute {
                 hub.attach(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent, identity: identity,
-                           sessionID: sessionID, format: format, connectionID: connectionID, remoteAddress: remoteAddress)
+                           tokenDigest: tokenDigest, sessionID: sessionID, format: format, connectionID: connectionID,
+                           remoteAddress: remoteAddress)
             }
         }
     }

@@ -61,7 +61,9 @@ extension GatewayResponder {
     }
 
     /// Starts a kernel for the caller (authorization, limits, KERNEL_USERNAME) with its hub and access grants
-    /// attached before it becomes visible, and audits it.
+    /// attached before it becomes visible, and audits it. Limits, in order: the caller's per-user limit (policy),
+    /// the gateway-wide `--max-kernels`, and its last slots reserved for admins; a refusal is a 403 naming the
+    /// limit (`KernelLimitHit`), audited as a denied start.
     func launch(name: String?, environment: [String: JSONValue], context: RequestContext,
                 sessionResource: Bool) async throws(RESTError) -> KernelRecord {
         let owner = context.identity.username
@@ -69,7 +71,8 @@ extension GatewayResponder {
         let specName = name ?? defaultName ?? ""
         // Counted with the starts still in flight: otherwise concurrent requests all see the same count and all
         // pass the per-user limit. The manager ends the start when the kernel enters its table (or fails).
-        let start = manager.beginStart(owner: owner)
+        let mayUseReserve = policy.current.permissions(for: context.identity).mayUseKernelReserve
+        let start = manager.beginStart(owner: owner, mayUseReserve: mayUseReserve)
         defer { manager.endStart(start) }
         let resource: Resource = sessionResource
             ? .newSession(kernelspec: specName, ownedKernelCount: start.ownedKernelCount)
@@ -88,6 +91,19 @@ extension GatewayResponder {
                 await kernel.setSink(hub)
                 return KernelAttachment(access: access, hub: hub)
             }
+        } catch let error as KernelManagerError where error.code == .limitReached || error.code == .reservedForAdmins {
+            // The gateway-wide limit, or only the admins' reserve left: a denial naming the limit, not a failed start.
+            let hit = error.code == .limitReached
+                ? KernelLimitHit(.gateway, maxKernels: configuration.maxKernels)
+                : KernelLimitHit(.adminReserve, maxKernels: configuration.maxKernels,
+                                 reservedKernels: configuration.reservedKernels)
+            audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                    action: "start", resource: "kernels", outcome: .denied, reason: error.message,
+                                    remoteAddress: context.peer.remoteAddress))
+            metrics.recordDenial(reason: hit.kind == .gateway ? "gateway_kernel_limit" : "admin_kernel_reserve")
+            var denial = RESTError(.forbidden, "\(owner) may not write kernelspec \(specName): \(error.message)")
+            denial.kernelLimit = hit
+            throw denial
         } catch let error as KernelManagerError where error.code == .forbidden {
             // Isolation refused the owner's account: a denial (audited and counted as one), not a failed start.
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,

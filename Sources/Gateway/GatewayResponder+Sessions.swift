@@ -34,17 +34,22 @@ extension GatewayResponder {
         return (session, record)
     }
 
+    /// `GET /api/sessions`: the caller's own sessions only (those on kernels they own), admins included. Frontends
+    /// choose a session from this list by path and connect to its kernel, so listing another owner's session for
+    /// the same path would hand the caller's notebook to that owner (see `SessionStore`).
     func listSessions(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
         try authorize(context, .read, .sessions, describing: "sessions")
         let current = policy.current
         let permissions = current.permissions(for: context.identity)
+        let caller = context.identity.username
         var models: [JSONValue] = []
-        for session in await sessions.all {
+        for session in await sessions.sessions(ownedBy: caller) {
             guard let record = manager.entry(id: session.kernelID) else {
                 await sessions.remove(session.id)
                 continue
             }
-            guard current.canRead(permissions, kernel: record.access.snapshot) else { continue }
+            let access = record.access.snapshot
+            guard access.owner == caller, current.canRead(permissions, kernel: access) else { continue }
             models.append(await sessionModel(session, record))
         }
         return json(.array(models))
@@ -63,11 +68,12 @@ extension GatewayResponder {
         }
         let name = body["name"]?.stringValue ?? ""
         let type = body["type"]?.stringValue ?? "notebook"
-        if let existing = await sessions.session(path: path), let record = manager.entry(id: existing.kernelID) {
-            let current = policy.current
-            if current.canRead(current.permissions(for: context.identity), kernel: record.access.snapshot) {
-                return json(await sessionModel(existing, record), status: .created)
-            }
+        // Only the caller's own session for the path is reused; another owner's (even one the caller may read or
+        // execute in) is never handed out: the caller gets a session of their own.
+        let caller = context.identity.username
+        if let existing = await sessions.session(path: path, ownedBy: caller),
+           let record = manager.entry(id: existing.kernelID), record.access.snapshot.owner == caller {
+            return json(await sessionModel(existing, record), status: .created)
         }
         let kernelSpec = body["kernel"]?.objectValue ?? [:]
         let record: KernelRecord
@@ -81,7 +87,8 @@ extension GatewayResponder {
             if case .object(let values)? = body["env"] ?? kernelSpec["env"] { environment = values.dictionary }
             record = try await launch(name: name, environment: environment, context: context, sessionResource: true)
         }
-        let session = await sessions.create(path: path, name: name, type: type, kernelID: record.id)
+        let session = await sessions.create(path: path, name: name, type: type, kernelID: record.id,
+                                            owner: record.access.snapshot.owner)
         var headers = HTTPHeaders()
         headers.set(name: "Location", value: configuration.baseURL + "api/sessions/" + session.id)
         return json(await sessionModel(session, record), status: .created, headers: headers)
@@ -104,6 +111,7 @@ extension GatewayResponder {
                 record = try await launch(name: name, environment: [:], context: context, sessionResource: true)
             }
             session.kernelID = record.id
+            session.owner = record.access.snapshot.owner
         }
         await sessions.update(session)
         // As Jupyter Server does, the kernel the session left is shut down (when the caller may do that).

@@ -13,6 +13,8 @@ import JSONValue
 struct RequestContext: Sendable {
     let request: HTTPRequest
     let identity: Identity
+    /// The digest of the token that authenticated the request (never the token); nil when none was needed.
+    let tokenDigest: TokenDigest?
     let parameters: RouteParameters
     let peer: PeerInfo
 }
@@ -121,10 +123,11 @@ final class GatewayResponder: HTTPResponder {
             case .found(let route, let parameters):
                 pattern = route.pattern
                 let metricsOpen = configuration.metricsOpen && pattern == "/metrics"
-                let identity = metricsOpen
-                    ? Identity(username: "anonymous", roles: []) : try authenticate(request, peer: peer)
+                let (identity, tokenDigest) = metricsOpen
+                    ? (Identity(username: "anonymous", roles: []), nil) : try authenticate(request, peer: peer)
                 lastActivityStore.withLock { $0 = UTCTimestamp.now() }
-                let context = RequestContext(request: request, identity: identity, parameters: parameters, peer: peer)
+                let context = RequestContext(request: request, identity: identity, tokenDigest: tokenDigest,
+                                             parameters: parameters, peer: peer)
                 return (pattern, withCORS(request, try await route.handler(self, context)))
             }
         } catch {
@@ -137,9 +140,10 @@ final class GatewayResponder: HTTPResponder {
 
     // MARK: - Authentication
 
-    private func authenticate(_ request: HTTPRequest, peer: PeerInfo) throws(RESTError) -> Identity {
+    /// The caller and the digest of the token they presented (hashed once here); nil digest without authentication.
+    private func authenticate(_ request: HTTPRequest, peer: PeerInfo) throws(RESTError) -> (Identity, TokenDigest?) {
         guard let authenticator = policy.authenticator else {
-            return Identity(username: "anonymous", roles: ["admin"])
+            return (Identity(username: "anonymous", roles: ["admin"]), nil)
         }
         var token: String?
         if let header = request.headers["Authorization"] { token = Tokens.fromAuthorizationHeader(header) }
@@ -151,20 +155,21 @@ final class GatewayResponder: HTTPResponder {
             metrics.recordAuthenticationFailure()
             throw RESTError(.unauthorized, "authentication required: send 'Authorization: token <token>' or ?token=")
         }
-        guard let identity = authenticator.authenticate(token: token) else {
+        let digest = TokenDigest(hashing: token)
+        guard let identity = authenticator.authenticate(digest: digest) else {
             audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: nil, action: "authenticate",
                                     resource: request.path, outcome: .unauthenticated, reason: "invalid token",
                                     remoteAddress: peer.remoteAddress))
             metrics.recordAuthenticationFailure()
             throw RESTError(.unauthorized, "invalid token")
         }
-        return identity
+        return (identity, digest)
     }
 
     // MARK: - Authorization
 
-    /// Decides with the one policy function; when denied, audits the denial and throws 403, or 404 when the caller
-    /// may not even see the resource.
+    /// Decides with the one policy function; when denied, audits the denial and throws 403 (naming the per-user
+    /// kernel limit when that was hit), or 404 when the caller may not even see the resource.
     func authorize(_ context: RequestContext, _ action: Action, _ resource: Resource, describing name: String) throws(RESTError) {
         let decision = policy.current.decide(context.identity, action, resource)
         guard case .denied(let denial) = decision else { return }
@@ -172,7 +177,11 @@ final class GatewayResponder: HTTPResponder {
                                 resource: name, decision: decision, remoteAddress: context.peer.remoteAddress))
         metrics.recordDenial(reason: denial.code.description)
         if denial.hidden { throw RESTError(.notFound, "\(name) not found") }
-        throw RESTError(.forbidden, "\(context.identity.username) may not \(action.rawValue) \(name): \(denial.reason)")
+        var error = RESTError(.forbidden, "\(context.identity.username) may not \(action.rawValue) \(name): \(denial.reason)")
+        if denial.code == .kernelLimitReached, let limit = denial.kernelLimit {
+            error.kernelLimit = KernelLimitHit(.perUser, maxKernels: limit)
+        }
+        throw error
     }
 
     // MARK: - CORS

@@ -23,6 +23,16 @@ final class PolicyStore: Sendable {
     /// The `unix_user` the users file gives `username`, if any (kernel isolation's explicit mapping).
     func unixUser(of username: String) -> String? { users?.user(named: username)?.unixUser }
 
+    /// What the users file in force says about `username`, who authenticated with the token whose digest is
+    /// `tokenDigest` (see `UserStore.standing(of:tokenDigest:)`). Without a users file (shared token, `--no-auth`)
+    /// nothing can change: the one identity there is an admin.
+    func standing(of username: String, tokenDigest: TokenDigest?) -> CredentialStanding {
+        guard case .users(let store)? = authenticator else {
+            return .current(Identity(username: username, roles: ["admin"]))
+        }
+        return store.standing(of: username, tokenDigest: tokenDigest)
+    }
+
     func replace(policy: Policy? = nil, authenticator: Authenticator? = nil) {
         state.withLock { state in
             if let policy { state.0 = policy }

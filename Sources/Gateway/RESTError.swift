@@ -3,8 +3,9 @@ import HTTPServer
 import KernelRuntime
 
 /// The one error of the REST layer: the status and the message a client sees. Handlers throw it; the responder
-/// renders it in one place (`response`), in Jupyter Server's error shape `{"message": ..., "reason": ...}`. Errors
-/// the HTTP layer answers by itself (unparsable requests, refused WebSocket handshakes) are rendered the same way.
+/// renders it in one place (`response`), in Jupyter Server's error shape `{"message": ..., "reason": ...}` (plus
+/// the kernel limit a refused start hit, if any). Errors the HTTP layer answers by itself (unparsable requests,
+/// refused WebSocket handshakes) are rendered the same way.
 struct RESTError: Error, Equatable {
     let status: HTTPStatus
     let message: String
@@ -12,6 +13,8 @@ struct RESTError: Error, Equatable {
     let reason: String?
     /// Header fields the status needs (`Allow` on a 405, `Sec-WebSocket-Version` on a 426).
     let headers: HTTPHeaders
+    /// The kernel limit a refused start hit (a 403), named in the body.
+    var kernelLimit: KernelLimitHit?
 
     /// An error whose `reason` is the status's reason phrase (e.g. "Not Found").
     init(_ status: HTTPStatus, _ message: String, headers: HTTPHeaders = HTTPHeaders()) {
@@ -36,7 +39,7 @@ struct RESTError: Error, Equatable {
         switch error.code {
         case .unknownKernelSpec, .notFound: status = .notFound
         case .invalidRequest: status = .badRequest
-        case .limitReached, .forbidden: status = .forbidden
+        case .limitReached, .reservedForAdmins, .forbidden: status = .forbidden
         case .startFailed: status = .internalServerError
         case .shuttingDown: status = .serviceUnavailable
         }
@@ -44,7 +47,8 @@ struct RESTError: Error, Equatable {
     }
 
     /// The response: `application/json`, `{"message": "...", "reason": "..."}` (both strings escaped, so any
-    /// text, client input included, is safe here).
+    /// text, client input included, is safe here), followed by `"limit"`, `"max_kernels"` and, for the admins'
+    /// reserve, `"reserved_kernels"` when `kernelLimit` is set.
     var response: HTTPResponse {
         var body: [UInt8] = []
         body.reserveCapacity(32 + message.utf8.count + (reason?.utf8.count ?? 0))
@@ -55,6 +59,14 @@ struct RESTError: Error, Equatable {
             JSONEscaper.appendQuoted(reason, to: &body)
         } else {
             body.append(contentsOf: "null".utf8)
+        }
+        if let kernelLimit {
+            body.append(contentsOf: #", "limit": "#.utf8)
+            JSONEscaper.appendQuoted(kernelLimit.kind.rawValue, to: &body)
+            body.append(contentsOf: #", "max_kernels": \#(kernelLimit.maxKernels)"#.utf8)
+            if let reserved = kernelLimit.reservedKernels {
+                body.append(contentsOf: #", "reserved_kernels": \#(reserved)"#.utf8)
+            }
         }
         body.append(UInt8(ascii: "}"))
         return .json(status, body: body, headers: headers)

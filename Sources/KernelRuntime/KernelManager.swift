@@ -73,9 +73,12 @@ public actor KernelManager<Attachment: Sendable> {
     public nonisolated func entry(id: String) -> Entry? { table.withLock { $0.entry(id: id) } }
 
     /// Counts a start for `owner` from now on; its `ownedKernelCount` is the owner's running kernels plus their
-    /// other starts in flight, for a per-user limit. Pass it to `startKernel`, and `endStart` it when the start
-    /// is refused before that (deferring `endStart` is fine: it does nothing once the start ended).
-    public nonisolated func beginStart(owner: String) -> KernelStart { table.withLock { $0.beginStart(owner: owner) } }
+    /// other starts in flight, for a per-user limit. `mayUseReserve`: the start may take the slots of `maxKernels`
+    /// kept for admins (`reservedKernels`). Pass it to `startKernel`, and `endStart` it when the start is refused
+    /// before that (deferring `endStart` is fine: it does nothing once the start ended).
+    public nonisolated func beginStart(owner: String, mayUseReserve: Bool = false) -> KernelStart {
+        table.withLock { $0.beginStart(owner: owner, mayUseReserve: mayUseReserve) }
+    }
 
     /// Stops counting `start` (refused, or done). Does nothing for a start that already ended.
     public nonisolated func endStart(_ start: KernelStart) { table.withLock { $0.endStart(start) } }
@@ -91,14 +94,15 @@ public actor KernelManager<Attachment: Sendable> {
     ///   - attach: called once on the ready kernel, before anyone else can find it. If the start then fails after
     ///     all (the kernel finished meanwhile, or the gateway is stopping), the attachment is dropped unused.
     /// - Throws: `KernelManagerError` with a code saying why (`.forbidden` when isolation refuses the owner,
-    ///   `.limitReached` at `maxKernels`, `.shuttingDown` after `shutdownAll`).
+    ///   `.limitReached` at `maxKernels`, `.reservedForAdmins` when only the reserved slots are left for a start
+    ///   that may not use them, `.shuttingDown` after `shutdownAll`).
     public func startKernel(_ start: KernelStart, name: String?, clientEnvironment: [String: JSONValue] = [:],
                             forcedEnvironment: [String: String] = [:], unixUser: String? = nil,
                             attach: @Sendable (Kernel) async -> Attachment) async throws -> Entry {
         defer { endStart(start) }
         let owner = start.owner
-        let maxKernels = configuration.maxKernels
-        try table.withLock { try $0.admit(start, maxKernels: maxKernels) }
+        let (maxKernels, reserved) = (configuration.maxKernels, configuration.reservedKernels)
+        try table.withLock { try $0.admit(start, maxKernels: maxKernels, reserved: reserved) }
         guard let specName = name ?? catalog.defaultName else {
             throw KernelManagerError(.unknownKernelSpec, "no kernel name given and no default kernelspec")
         }

@@ -14,6 +14,8 @@ public struct KernelManagerConfiguration: Sendable {
     public var lifecycle: KernelLifecycle.Configuration
     /// Most kernels at once; 0 = unlimited.
     public var maxKernels: Int
+    /// The last slots of `maxKernels` that only starts with `KernelStart.mayUseReserve` (admins) may take; 0 = none.
+    public var reservedKernels = 0
     /// How often each kernel's heartbeat socket is pinged.
     public var heartbeatInterval: Duration = .seconds(5)
     /// How kernels are kept apart (accounts, sandbox, private ipc directories). The gateway checks the

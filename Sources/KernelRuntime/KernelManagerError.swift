@@ -7,6 +7,9 @@ public struct KernelManagerError: Error, Sendable, CustomStringConvertible, Equa
         case invalidRequest
         /// The gateway-wide kernel limit is reached (403).
         case limitReached
+        /// Only the slots of the gateway-wide limit kept for admins are left, and the start may not use them
+        /// (403).
+        case reservedForAdmins
         /// The kernel process could not start or died before it was ready (500).
         case startFailed
         /// No kernel with that id (404).

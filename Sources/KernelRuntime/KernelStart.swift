@@ -9,6 +9,9 @@ public struct KernelStart: Sendable {
     /// The owner's kernels in the table plus their other starts in flight when this start began (this one not
     /// included): what a per-user limit compares against.
     public let ownedKernelCount: Int
+    /// Whether the start may take the slots of the gateway-wide limit kept for admins
+    /// (`KernelManagerConfiguration.reservedKernels`).
+    public let mayUseReserve: Bool
     /// Identifies the start in its table.
     let number: UInt64
 }

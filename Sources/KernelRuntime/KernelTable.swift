@@ -5,7 +5,8 @@
 /// A start goes `beginStart` → `admit` → `insert`, and can end early with `endStart` at any step:
 /// - from `beginStart` it counts toward its owner's kernels (`ownedKernelCount`), so concurrent requests cannot
 ///   all pass a per-user limit;
-/// - from `admit` it also counts toward the gateway-wide limit (`maxKernels`);
+/// - from `admit` it also counts toward the gateway-wide limit (`maxKernels`), of which the last `reserved` slots
+///   are only for starts that may use the reserve (admins);
 /// - `insert` turns it into an entry in one step, so no kernel is ever counted twice, or not at all.
 /// Once `close`d (the gateway is stopping) the table admits and inserts nothing more.
 struct KernelTable<Value: Sendable>: Sendable {
@@ -53,10 +54,11 @@ struct KernelTable<Value: Sendable>: Sendable {
     // MARK: - Starts
 
     /// Counts one more start in flight for `owner`. The returned start carries the owner's entries plus their
-    /// starts already in flight (this one not included). Pair it with `insert` or `endStart`.
-    mutating func beginStart(owner: String) -> KernelStart {
+    /// starts already in flight (this one not included), and whether it may use the reserved slots of the
+    /// gateway-wide limit. Pair it with `insert` or `endStart`.
+    mutating func beginStart(owner: String, mayUseReserve: Bool = false) -> KernelStart {
         let start = KernelStart(owner: owner, ownedKernelCount: count(ownedBy: owner) + startsInFlight(ownedBy: owner),
-                                number: nextStartNumber)
+                                mayUseReserve: mayUseReserve, number: nextStartNumber)
         nextStartNumber += 1
         pending[start.number] = PendingStart(owner: owner, admitted: false)
         pendingCounts[owner, default: 0] += 1
@@ -64,17 +66,27 @@ struct KernelTable<Value: Sendable>: Sendable {
     }
 
     /// Counts `start` against the gateway-wide limit of `maxKernels` (0 = no limit): entries plus admitted starts.
-    /// Admitting a start twice does nothing more.
-    /// - Throws: `.shuttingDown` once the table is closed, `.limitReached` at the limit, `.invalidRequest` for a
-    ///   start that already ended. The start stays in flight after a throw; end it with `endStart`.
-    mutating func admit(_ start: KernelStart, maxKernels: Int) throws(KernelManagerError) {
+    /// The last `reserved` slots of it (at most `maxKernels`) admit only starts with `mayUseReserve`. Admitting a
+    /// start twice does nothing more.
+    /// - Throws: `.shuttingDown` once the table is closed, `.limitReached` at the limit, `.reservedForAdmins` when
+    ///   only reserved slots are left for a start that may not use them, `.invalidRequest` for a start that already
+    ///   ended. The start stays in flight after a throw; end it with `endStart`.
+    mutating func admit(_ start: KernelStart, maxKernels: Int, reserved: Int = 0) throws(KernelManagerError) {
         guard !isClosed else { throw KernelManagerError(.shuttingDown, "the gateway is shutting down") }
         guard let current = pending[start.number] else {
             throw KernelManagerError(.invalidRequest, "the start of a kernel for \(start.owner) already ended")
         }
         if current.admitted { return }
-        if maxKernels > 0 && slots.count + admittedStarts >= maxKernels {
-            throw KernelManagerError(.limitReached, "the gateway runs its maximum of \(maxKernels) kernels")
+        let running = slots.count + admittedStarts
+        if maxKernels > 0 && running >= maxKernels {
+            let reason = "gateway-wide kernel limit reached: \(running) of at most \(maxKernels) kernels are running"
+            throw KernelManagerError(.limitReached, reason)
+        }
+        let reserve = min(max(reserved, 0), maxKernels)
+        if maxKernels > 0 && !start.mayUseReserve && running >= maxKernels - reserve {
+            let reason = "the last \(reserve) of the gateway's \(maxKernels) kernel slots are reserved for admins "
+                + "(\(running) kernels are running)"
+            throw KernelManagerError(.reservedForAdmins, reason)
         }
         pending[start.number]?.admitted = true
         admittedStarts += 1

@@ -165,6 +165,50 @@ import Testing
         #expect(policy.decide(admin, .write, .newKernel(kernelspec: "julia", ownedKernelCount: 1000)).isAllowed)
     }
 
+    /// The built-in user role has a per-user limit (issue 10: one user must not take every kernel); admins have
+    /// none; the denial carries the limit so the gateway can name it.
+    @Test func builtInUserRoleIsLimitedPerUser() throws {
+        let policy = Policy.default
+        let user = Identity(username: "bob", roles: ["user"])
+        #expect(Role.defaultUserMaxKernels == 4)
+        #expect(policy.permissions(for: user).maxKernels == 4)
+        #expect(policy.decide(user, .write, .newKernel(kernelspec: "echo", ownedKernelCount: 3)).isAllowed)
+        for resource in [Resource.newKernel(kernelspec: "echo", ownedKernelCount: 4),
+                         .newSession(kernelspec: "echo", ownedKernelCount: 5)] {
+            let denial = try #require(policy.decide(user, .write, resource).denial)
+            #expect(denial.code == .kernelLimitReached && denial.kernelLimit == 4 && denial.httpStatus == 403)
+            #expect(denial.reason.hasPrefix("per-user kernel limit reached: you own"))
+            #expect(denial.reason.hasSuffix("of at most 4"))
+        }
+        let admin = Identity(username: "root", roles: ["admin"])
+        #expect(policy.decide(admin, .write, .newKernel(kernelspec: "echo", ownedKernelCount: 10_000)).isAllowed)
+        // Other denials carry no limit.
+        let viewer = Identity(username: "vic", roles: ["viewer"])
+        let viewerDenial = policy.decide(viewer, .write, .newKernel(kernelspec: "echo", ownedKernelCount: 0)).denial
+        #expect(viewerDenial != nil && viewerDenial?.kernelLimit == nil)
+        // The policy file changes or lifts it.
+        let lifted = try Policy(fileContents: Array(#"{"version": 1, "roles": {"user": {"max_kernels": null}}}"#.utf8))
+        #expect(lifted.permissions(for: user).maxKernels == nil)
+        let ten = try Policy(fileContents: Array(#"{"version": 1, "roles": {"user": {"max_kernels": 10}}}"#.utf8))
+        #expect(ten.decide(user, .write, .newKernel(kernelspec: "echo", ownedKernelCount: 9)).isAllowed)
+        let atTen = ten.decide(user, .write, .newKernel(kernelspec: "echo", ownedKernelCount: 10))
+        #expect(atTen.denial?.kernelLimit == 10)
+    }
+
+    /// The admins' share of the gateway-wide limit is for callers with owner on every kernel.
+    @Test func kernelReserveIsForAdmins() throws {
+        let policy = try Policy(fileContents: Array(#"""
+            {"version": 1, "roles": {"ops": {"inherits": "admin"},
+                                     "auditor": {"inherits": "viewer", "all_kernels": "read"},
+                                     "superuser": {"inherits": "user", "all_kernels": "owner"}}}
+            """#.utf8))
+        func may(_ roles: [String]) -> Bool {
+            policy.permissions(for: Identity(username: "x", roles: roles)).mayUseKernelReserve
+        }
+        #expect(may(["admin"]) && may(["ops"]) && may(["superuser"]) && may(["user", "admin"]))
+        #expect(!may(["user"]) && !may(["viewer"]) && !may(["auditor"]) && !may([]) && !may(["nonexistent"]))
+    }
+
     @Test func multipleRolesTakeTheUnion() {
         var policy = Policy.default
         policy.roles["user"]?.kernelspecs = ["python3"]

@@ -131,6 +131,48 @@ import Testing
         bytes.withUnsafeBytes { #expect(auth.authenticate(tokenBytes: $0)?.username == "admin") }
         let mode = Authenticator.sharedToken(auth)
         #expect(mode.authenticate(token: "s3cret-shared")?.roles == ["admin"])
+        #expect(mode.authenticate(digest: TokenDigest(hashing: "s3cret-shared"))?.username == "admin")
+        #expect(mode.authenticate(digest: TokenDigest(hashing: "s3cret-share")) == nil)
+    }
+
+    /// Hashing once and authenticating by digest answers exactly as authenticating by token (the gateway keeps
+    /// the digest with each WebSocket, never the token).
+    @Test func digestAuthenticationMatchesTokenAuthentication() throws {
+        var store = UserStore()
+        let token = try store.upsertUser(username: "amy", roles: ["user"])
+        let mode = Authenticator.users(store)
+        #expect(mode.authenticate(digest: TokenDigest(hashing: token)) == mode.authenticate(token: token))
+        #expect(store.authenticate(digest: TokenDigest(hashing: token))?.username == "amy")
+        #expect(store.authenticate(digest: TokenDigest(hashing: token + "x")) == nil)
+        #expect(store.authenticate(digest: TokenDigest(hashing: "")) == nil)
+    }
+
+    /// What a reloaded users file says about a connection opened earlier: the user and the token it was opened
+    /// with must both still be there.
+    @Test func standingFollowsRotationRemovalAndRoleChanges() throws {
+        var store = UserStore()
+        let old = TokenDigest(hashing: try store.upsertUser(username: "carol", roles: ["user"]))
+        let dave = TokenDigest(hashing: try store.upsertUser(username: "dave", roles: ["user"]))
+        #expect(store.standing(of: "carol", tokenDigest: old) == .current(Identity(username: "carol", roles: ["user"])))
+        try store.setRoles(["viewer"], for: "carol")
+        let viewer = CredentialStanding.current(Identity(username: "carol", roles: ["viewer"]))
+        #expect(store.standing(of: "carol", tokenDigest: old) == viewer, "a role change keeps the token")
+        let new = TokenDigest(hashing: try store.rotateToken(for: "carol"))
+        #expect(store.standing(of: "carol", tokenDigest: old) == .tokenRevoked)
+        #expect(store.standing(of: "carol", tokenDigest: new) == viewer)
+        #expect(store.standing(of: "carol", tokenDigest: dave) == .tokenRevoked, "another user's token is not carol's")
+        #expect(store.standing(of: "carol", tokenDigest: nil) == viewer, "no digest: the user only")
+        // `users add` on an existing user issues a new token too.
+        _ = try store.upsertUser(username: "carol", roles: ["user"])
+        #expect(store.standing(of: "carol", tokenDigest: new) == .tokenRevoked)
+        // A user whose token was cleared in the file cannot log in, and what they opened is revoked.
+        let cleared = #"{"version": 1, "users": [{"username": "carol", "roles": ["user"]}]}"#
+        let reloaded = try UserStore(fileContents: Array(cleared.utf8))
+        #expect(reloaded.standing(of: "carol", tokenDigest: new) == .tokenRevoked)
+        store.removeUser("carol")
+        #expect(store.standing(of: "carol", tokenDigest: new) == .userRemoved)
+        #expect(store.standing(of: "carol", tokenDigest: nil) == .userRemoved)
+        #expect(store.standing(of: "dave", tokenDigest: dave) == .current(Identity(username: "dave", roles: ["user"])))
     }
 
     @Test func headerExtraction() {

@@ -35,10 +35,10 @@ private struct Driver {
 
     @discardableResult
     mutating func connect(_ id: R.ConnectionID, _ user: String, session: String = "s1",
-                          format: WebSocketSubprotocol = .legacy) -> R.ConnectOutcome {
+                          format: WebSocketSubprotocol = .legacy, tokenDigest: TokenDigest? = nil) -> R.ConnectOutcome {
         let identity = Self.identity(user)
         let access = self.access
-        return router.connect(id, identity: identity, sessionID: session, format: format,
+        return router.connect(id, identity: identity, tokenDigest: tokenDigest, sessionID: session, format: format,
                               permissions: ChannelPermissionCache(policy: policy, identity: identity),
                               remoteAddress: "192.0.2.\(id)", generation: access.generation, access: { access })
     }
@@ -907,11 +907,11 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         d.connect(4, "dave")
         d.disconnect(4)
         let access = d.access
-        let closings = d.router.reauthorize(policy: d.policy, resolve: { name in
+        let closings = d.router.reauthorize(policy: d.policy, standing: { name, _ in
             switch name {
-            case "bob", "dave": nil
-            case "erin": Identity(username: "erin", roles: ["viewer"])
-            default: Driver.identity(name)
+            case "bob", "dave": .userRemoved
+            case "erin": .current(Identity(username: "erin", roles: ["viewer"]))
+            default: .current(Driver.identity(name))
             }
         }, generation: access.generation, access: { access })
         #expect(closings == [closing(2, .policyViolation, "user bob was removed")])
@@ -934,12 +934,48 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         rules.tighten(msgType: "shutdown_request", to: .owner)
         let stricter = Policy(channelRules: rules)
         let access = d.access
-        #expect(d.router.reauthorize(policy: stricter, resolve: { Driver.identity($0) }, generation: access.generation,
-                                     access: { access }).isEmpty)
+        #expect(d.router.reauthorize(policy: stricter, standing: { name, _ in .current(Driver.identity(name)) },
+                                     generation: access.generation, access: { access }).isEmpty)
         #expect(d.receive(1, "shutdown_request", msgID: "m2", channel: .control).rejection
             == .denied(username: "bob", msgType: "shutdown_request", channel: .control, required: .owner, had: .execute,
                        kernelID: kernelID))
         #expect(d.receive(1, "shutdown_request", msgID: "m3", channel: .shell).rejection?.ename == "PermissionDenied")
         #expect(d.session("bob", "parked")?.permissions.rules.requiredLevel(msgType: "shutdown_request") == .owner)
+    }
+
+    /// Issue 10, finding 7: each connection keeps the digest of the token that opened it; a reload whose users
+    /// file no longer accepts that token closes exactly those connections (1008, naming the token) and forgets
+    /// their sessions, whatever other connections the same user has.
+    @Test func reauthorizeClosesConnectionsOfRotatedTokens() throws {
+        var store = UserStore()
+        let carolOld = TokenDigest(hashing: try store.upsertUser(username: "carol", roles: ["user"]))
+        let bob = TokenDigest(hashing: try store.upsertUser(username: "bob", roles: ["user"]))
+        var d = Driver()
+        d.grant(.execute, to: "carol")
+        d.grant(.execute, to: "bob")
+        d.connect(1, "carol", session: "stolen", tokenDigest: carolOld)
+        d.connect(2, "bob", tokenDigest: bob)
+        d.connect(3, "alice")  // opened without authentication: nothing to compare
+        #expect(d.router.connection(1)?.tokenDigest == carolOld)
+        let carolNew = TokenDigest(hashing: try store.rotateToken(for: "carol"))
+        d.connect(4, "carol", session: "renewed", tokenDigest: carolNew)
+        #expect(d.request(1, msgID: "before") == nil)
+        let access = d.access
+        let closings = d.router.reauthorize(policy: d.policy, standing: { name, digest in
+            name == "alice" ? .current(Driver.identity(name)) : store.standing(of: name, tokenDigest: digest)
+        }, generation: access.generation, access: { access })
+        #expect(closings == [closing(1, .policyViolation, "the token of user carol was rotated or revoked")])
+        #expect(d.session("carol", "stolen") == nil, "forgotten, not parked for a reconnect")
+        #expect(d.reply(to: "before") == .drop)
+        #expect(d.receive(1, "execute_request", msgID: "after").isIgnored)
+        for id: R.ConnectionID in [2, 3, 4] { #expect(d.request(id, msgID: "ok\(id)") == nil) }
+        #expect(d.router.connectionCount == 3)
+        // The same closings refuse an upgrade that a reload overtook (the hub checks before `connect`).
+        #expect(R.closing(9, of: "carol", after: store.standing(of: "carol", tokenDigest: carolOld))
+            == closing(9, .policyViolation, "the token of user carol was rotated or revoked"))
+        #expect(R.closing(9, of: "carol", after: store.standing(of: "carol", tokenDigest: carolNew)) == nil)
+        store.removeUser("carol")
+        #expect(R.closing(9, of: "carol", after: store.standing(of: "carol", tokenDigest: carolNew))
+            == closing(9, .policyViolation, "user carol was removed"))
     }
 }

@@ -53,6 +53,28 @@ import Testing
         }
     }
 
+    /// Issue 10, finding 6: a share of --max-kernels is kept for admins; by default 10%, at least 1, never all.
+    @Test func adminReserveDefaultsAndLimits() throws {
+        func reserve(_ args: [String]) throws -> Int { try load(args).reservedKernels }
+        #expect(try reserve([]) == 0)
+        #expect(try reserve(["--max-kernels", "1"]) == 0)
+        #expect(try reserve(["--max-kernels", "2"]) == 1)
+        #expect(try reserve(["--max-kernels", "6"]) == 1)
+        #expect(try reserve(["--max-kernels", "25"]) == 2)
+        #expect(try reserve(["--max-kernels", "100"]) == 10)
+        #expect(try reserve(["--max-kernels", "6", "--admin-reserved-kernels", "0"]) == 0)
+        #expect(try reserve(["--max-kernels", "6", "--admin-reserved-kernels", "6"]) == 6)
+        #expect(try load([], env: ["KG_MAX_KERNELS": "10", "KG_ADMIN_RESERVED_KERNELS": "3"]).reservedKernels == 3)
+        #expect(try load(["--config", "c.json"], file: #"{"max_kernels": 8, "admin_reserved_kernels": 2}"#)
+            .reservedKernels == 2)
+        #expect(throws: GatewayConfiguration.Error(
+            "admin_reserved_kernels (7) must not exceed max_kernels (6); without a gateway-wide limit there is nothing to reserve")) {
+            try load(["--max-kernels", "6", "--admin-reserved-kernels", "7"])
+        }
+        #expect(throws: GatewayConfiguration.Error.self) { try load(["--admin-reserved-kernels", "1"]) }
+        #expect(throws: GatewayConfiguration.Error.self) { try load(["--admin-reserved-kernels", "-1"]) }
+    }
+
     @Test func helpListsEveryOption() throws {
         let outcome = try GatewayConfiguration.load(arguments: ["--help"], environment: [:]) { _ in Data() }
         #expect(outcome == .help)

@@ -29,6 +29,22 @@ import Testing
         #expect(response.headers["Allow"] == "GET, POST")
     }
 
+    /// A refused start names the limit it hit (issue 10, finding 6).
+    @Test func kernelLimitsAreNamedInTheBody() throws {
+        var perUser = RESTError(.forbidden, "bob may not write kernelspec echo: per-user kernel limit reached")
+        perUser.kernelLimit = KernelLimitHit(.perUser, maxKernels: 4)
+        #expect(text(perUser.response.body) == #"{"message": "bob may not write kernelspec echo: per-user kernel limit reached", "reason": "Forbidden", "limit": "per_user", "max_kernels": 4}"#)
+        var reserve = RESTError(.forbidden, "reserved")
+        reserve.kernelLimit = KernelLimitHit(.adminReserve, maxKernels: 20, reservedKernels: 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(reserve.response.body)) as? [String: Any])
+        #expect(object["limit"] as? String == "admin_reserve")
+        #expect(object["max_kernels"] as? Int == 20 && object["reserved_kernels"] as? Int == 2)
+        var gateway = RESTError(.forbidden, "full")
+        gateway.kernelLimit = KernelLimitHit(.gateway, maxKernels: 6)
+        #expect(text(gateway.response.body).hasSuffix(#""limit": "gateway", "max_kernels": 6}"#))
+        #expect(RESTError(KernelManagerError(.reservedForAdmins, "x")).status == .forbidden)
+    }
+
     /// What the HTTP layer answers by itself keeps the shape clients saw before: a parse error's detail is the
     /// reason; a refused handshake has a null reason and keeps its headers.
     @Test func httpLayerErrorsRenderTheSameWay() {

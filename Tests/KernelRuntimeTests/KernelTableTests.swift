@@ -93,7 +93,7 @@ import Testing
         let admitted = table.beginStart(owner: "bob")
         try table.admit(admitted, maxKernels: 2)
         #expect(table.admittedStarts == 1)
-        #expect(throws: KernelManagerError(.limitReached, "the gateway runs its maximum of 2 kernels")) {
+        #expect(throws: KernelManagerError(.limitReached, "gateway-wide kernel limit reached: 2 of at most 2 kernels are running")) {
             try table.admit(waiting, maxKernels: 2)
         }
         // Admitting again is not counting twice.
@@ -113,6 +113,53 @@ import Testing
         // No limit.
         for index in 0..<50 { try add(&table, "many\(index)", owner: "dave", maxKernels: 0) }
         #expect(table.count == 51)
+    }
+
+    /// Issue 10: the last `reserved` slots of the gateway-wide limit admit only starts that may use the reserve
+    /// (admins), counted with admitted starts in flight, so one user cannot lock admins out.
+    @Test func reservedSlotsAdmitOnlyStartsThatMayUseThem() throws {
+        var table = KernelTable<String>()
+        func admit(_ owner: String, admin: Bool = false, reserved: Int = 1) throws -> KernelStart {
+            let start = table.beginStart(owner: owner, mayUseReserve: admin)
+            do { try table.admit(start, maxKernels: 3, reserved: reserved) } catch {
+                table.endStart(start)
+                throw error
+            }
+            return start
+        }
+        #expect(!table.beginStart(owner: "x").mayUseReserve && table.beginStart(owner: "y", mayUseReserve: true).mayUseReserve)
+        table = KernelTable<String>()
+        let first = try admit("bob")
+        try table.insert(first, id: "b1", value: "b1")
+        _ = try admit("bob")  // admitted, still starting: it counts
+        #expect(throws: KernelManagerError(
+            .reservedForAdmins, "the last 1 of the gateway's 3 kernel slots are reserved for admins (2 kernels are running)")) {
+            _ = try admit("alice")
+        }
+        let root = try admit("root", admin: true)
+        #expect(throws: KernelManagerError(.limitReached, "gateway-wide kernel limit reached: 3 of at most 3 kernels are running")) {
+            _ = try admit("root", admin: true)
+        }
+        // A freed slot goes to whoever asks first, reserve or not.
+        table.endStart(root)
+        #expect(throws: KernelManagerError.self) { _ = try admit("alice") }
+        table.remove(id: "b1")
+        _ = try admit("alice")
+        #expect(table.admittedStarts == 2)
+        // No reserve: everyone may fill the gateway; a reserve larger than the limit keeps every slot for admins.
+        table = KernelTable<String>()
+        for owner in ["a", "b", "c"] { _ = try admit(owner, reserved: 0) }
+        table = KernelTable<String>()
+        #expect(throws: KernelManagerError.self) { _ = try admit("a", reserved: 5) }
+        for _ in 0..<3 { _ = try admit("root", admin: true, reserved: 5) }
+        // Without a gateway-wide limit there is nothing to reserve.
+        table = KernelTable<String>()
+        for index in 0..<10 {
+            let start = table.beginStart(owner: "u")
+            try table.admit(start, maxKernels: 0, reserved: 1)
+            try table.insert(start, id: "k\(index)", value: "k")
+        }
+        #expect(table.count == 10)
     }
 
     @Test func closedTableRefusesAdmissionAndInsertButKeepsEntries() throws {

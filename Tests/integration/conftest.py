@@ -444,6 +444,7 @@ class ChannelClient:
                 break
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             self.close_code = struct.unpack(">H", data[:2])[0] if len(data) >= 2 else None
+            self.close_reason = data[2:].decode(errors="replace")
             raise websocket.WebSocketConnectionClosedException(f"closed with {self.close_code}")
         if opcode == websocket.ABNF.OPCODE_TEXT:
             return json.loads(data.decode())
@@ -658,6 +659,20 @@ class MultiUserGateway(Gateway):
         """Every audit line, parsed (each line must be one JSON object)."""
         text = self.audit_path.read_text() if self.audit_path and self.audit_path.exists() else ""
         return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def sighup_and_wait(gw, line, previous_log_length):
+    """Sends SIGHUP to the gateway and waits for a log line containing `line` written after `previous_log_length`
+    characters of its log; returns that line, parsed."""
+    gw.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        new = gw.log_text()[previous_log_length:]
+        hits = [json.loads(x) for x in new.splitlines() if line in x]
+        if hits:
+            return hits[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no '{line}' log line after SIGHUP:\n{gw.log_text()[previous_log_length:]}")
 
 
 def received_log(client, timeout=20):
