@@ -75,11 +75,12 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
     /// Adopts an upgraded socket as a client of this kernel. Call on `loop`. A client with the same user and
     /// `session_id` as a connected one takes over from it; one that reconnects to a parked session first receives
     /// what it missed.
-    func attach(fd: Int32, pendingInput: [UInt8], unsent: [UInt8], identity: Identity, sessionID: String,
+    func attach(_ socket: UpgradedSocket, identity: Identity, sessionID: String,
                 format: WebSocketSubprotocol, connectionID: UInt64, remoteAddress: String?) {
         loop.preconditionInEventLoop()
-        let connection = WebSocketConnection(fd: fd, pendingInput: pendingInput, unsent: unsent, loop: loop,
-                                             configuration: webSocketConfiguration, id: connectionID)
+        let connection = WebSocketConnection(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent,
+                                             loop: loop, configuration: webSocketConfiguration, id: connectionID,
+                                             lease: socket.lease)
         if router.isClosed {
             // The kernel went away during the upgrade: the router refuses below, so say so and close.
             connection.delegate = nil
