@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "EventLoop", "CZeroMQ"], swiftSettings: strict),
         .testTarget(name: "ZMTPTests", dependencies: ["ZMTP", "EventLoop", "ZeroMQ", "CZeroMQ"], swiftSettings: strict),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses", "EventLoop"], swiftSettings: strict),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "EventLoop", "Logging"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KernelRuntimeTests", dependencies: ["Basics", "JSONValue", "KernelRuntime", "JupyterProtocol", "EventLoop"], exclude: ["Fixtures/generate_fixtures.py"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Authorization", "JupyterProtocol", "HTTPServer", "KernelRuntime"], swiftSettings: strict),
         .testTarget(name: "EchoKernelTests", dependencies: ["echo-kernel", "Basics", "JupyterProtocol"], swiftSettings: strict),

@@ -156,7 +156,8 @@ struct EchoResponder: HTTPResponder {
         let handler = self.handler
         return .upgrade(handshake.response()) { socket in
             let connection = WebSocketConnection(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent,
-                                                 loop: socket.loop, configuration: configuration, id: peer.connectionID)
+                                                 loop: socket.loop, configuration: configuration, id: peer.connectionID,
+                                                 lease: socket.lease)
             connection.delegate = handler
             // On failure start() closes the descriptor; the client sees the connection drop.
             try? connection.start()

@@ -76,11 +76,12 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
     /// `session_id` as a connected one takes over from it; one that reconnects to a parked session first receives
     /// what it missed. `tokenDigest` is the digest of the token that authenticated the upgrade (nil without
     /// authentication): a reload that no longer accepts it closes the connection.
-    func attach(fd: Int32, pendingInput: [UInt8], unsent: [UInt8], identity: Identity, tokenDigest: TokenDigest?,
-                sessionID: String, format: WebSocketSubprotocol, connectionID: UInt64, remoteAddress: String?) {
+    func attach(_ socket: UpgradedSocket, identity: Identity, tokenDigest: TokenDigest?, sessionID: String,
+                format: WebSocketSubprotocol, connectionID: UInt64, remoteAddress: String?) {
         loop.preconditionInEventLoop()
-        let connection = WebSocketConnection(fd: fd, pendingInput: pendingInput, unsent: unsent, loop: loop,
-                                             configuration: webSocketConfiguration, id: connectionID)
+        let connection = WebSocketConnection(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent,
+                                             loop: loop, configuration: webSocketConfiguration, id: connectionID,
+                                             lease: socket.lease)
         if router.isClosed {
             // The kernel went away during the upgrade: the router refuses below, so say so and close.
             connection.delegate = nil

@@ -180,7 +180,11 @@ public final class Gateway: Sendable {
             let serverConfiguration = HTTPServerConfiguration(
                 host: configuration.ip, port: port,
                 limits: .init(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes),
-                idleTimeoutSeconds: configuration.idleTimeoutSeconds)
+                idleTimeoutSeconds: configuration.idleTimeoutSeconds,
+                headerTimeout: .seconds(configuration.headerTimeoutSeconds),
+                bodyTimeout: .seconds(configuration.bodyTimeoutSeconds),
+                maxConnections: configuration.maxConnections,
+                maxConnectionsPerAddress: configuration.maxConnectionsPerAddress)
             do {
                 let server = try HTTPServer(group: group, configuration: serverConfiguration, responder: responder, logger: logger)
                 try await server.start()

@@ -66,9 +66,18 @@ public struct GatewayConfiguration: Sendable, Equatable {
     // HTTP and WebSocket limits
     public var allowOrigins: [String] = []
     public var maxHeaderBytes = 64 * 1024
-    public var maxBodyBytes = 16 * 1024 * 1024
+    /// REST bodies are small JSON documents (the largest, a session or kernel start, is a few KiB).
+    public var maxBodyBytes = 1024 * 1024
     public var maxMessageBytes = 64 * 1024 * 1024
     public var idleTimeoutSeconds = 300
+    /// Seconds from a request's first byte until its head must be complete (408 beyond).
+    public var headerTimeoutSeconds = 10
+    /// Seconds from the end of a request's head until its body must be complete (408 beyond).
+    public var bodyTimeoutSeconds = 30
+    /// Open HTTP and WebSocket connections at once (503 beyond).
+    public var maxConnections = 10_000
+    /// Open HTTP and WebSocket connections from one client IP address (503 beyond).
+    public var maxConnectionsPerAddress = 256
     public var pingIntervalSeconds = 30
     /// Bytes queued towards one WebSocket before the gateway stops reading from that client's kernel stream and,
     /// past twice the bound, closes the connection (see docs/operations.md).

@@ -35,6 +35,8 @@ final class GatewayMetrics: Sendable {
         var kernelRestarts: [String: Int] = [:]
         var denials: [String: Int] = [:]
         var authenticationFailures = 0
+        var connectionsRefused: [String: Int] = ["per_address": 0, "total": 0]
+        var requestTimeouts: [String: Int] = ["head": 0, "body": 0]
         /// Message counters of hubs whose kernels are gone, so counters never go backwards.
         var retired = ChannelRouter.Counters()
     }
@@ -56,6 +58,8 @@ final class GatewayMetrics: Sendable {
     func recordKernelRestart(kernelspec: String) { state.withLock { $0.kernelRestarts[kernelspec, default: 0] += 1 } }
     func recordDenial(reason: String) { state.withLock { $0.denials[reason, default: 0] += 1 } }
     func recordAuthenticationFailure() { state.withLock { $0.authenticationFailures += 1 } }
+    func recordConnectionRefused(limit: String) { state.withLock { $0.connectionsRefused[limit, default: 0] += 1 } }
+    func recordRequestTimeout(stage: String) { state.withLock { $0.requestTimeouts[stage, default: 0] += 1 } }
 
     /// Keeps the counters of a hub whose kernel was removed.
     func retire(_ counters: ChannelRouter.Counters) {
@@ -147,6 +151,10 @@ final class GatewayMetrics: Sendable {
         for key in s.denials.keys.sorted() { out += "kernel_gateway_http_denials_total{reason=\"\(label(key))\"} \(s.denials[key] ?? 0)\n" }
         header("kernel_gateway_authentication_failures_total", "counter", "Requests with a missing or invalid token.")
         out += "kernel_gateway_authentication_failures_total \(s.authenticationFailures)\n"
+        header("kernel_gateway_http_connections_refused_total", "counter", "Connections refused by a connection limit (503, nothing read), by limit.")
+        for key in s.connectionsRefused.keys.sorted() { out += "kernel_gateway_http_connections_refused_total{limit=\"\(key)\"} \(s.connectionsRefused[key] ?? 0)\n" }
+        header("kernel_gateway_http_request_timeouts_total", "counter", "Requests whose head or body did not arrive within its deadline (408), by stage.")
+        for key in s.requestTimeouts.keys.sorted() { out += "kernel_gateway_http_request_timeouts_total{stage=\"\(key)\"} \(s.requestTimeouts[key] ?? 0)\n" }
         header("kernel_gateway_kernel_start_failures_total", "counter", "Kernel starts that failed.")
         out += "kernel_gateway_kernel_start_failures_total \(s.kernelStartFailures)\n"
         header("kernel_gateway_kernel_restarts_total", "counter", "Kernel restarts requested through the API, by kernelspec.")

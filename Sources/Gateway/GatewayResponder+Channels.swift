@@ -35,9 +35,8 @@ extension GatewayResponder {
         let remoteAddress = context.peer.remoteAddress
         return .upgrade(handshake.response()) { socket in
             hub.loop.execute {
-                hub.attach(fd: socket.fd, pendingInput: socket.pendingInput, unsent: socket.unsent, identity: identity,
-                           tokenDigest: tokenDigest, sessionID: sessionID, format: format, connectionID: connectionID,
-                           remoteAddress: remoteAddress)
+                hub.attach(socket, identity: identity, tokenDigest: tokenDigest, sessionID: sessionID, format: format,
+                           connectionID: connectionID, remoteAddress: remoteAddress)
             }
         }
     }

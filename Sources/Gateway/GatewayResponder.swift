@@ -112,31 +112,71 @@ final class GatewayResponder: HTTPResponder {
         if request.method == .options { return ("preflight", .response(preflight(request))) }
         var pattern = "unmatched"
         do throws(RESTError) {
-            switch router.match(request) {
-            case .notFound:
-                throw RESTError(.notFound, "no such endpoint: \(request.path)")
-            case .methodNotAllowed(let allowed):
-                var headers = HTTPHeaders()
-                headers.set(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
-                throw RESTError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.path)",
-                                headers: headers)
-            case .found(let route, let parameters):
-                pattern = route.pattern
-                let metricsOpen = configuration.metricsOpen && pattern == "/metrics"
-                let (identity, tokenDigest) = metricsOpen
-                    ? (Identity(username: "anonymous", roles: []), nil) : try authenticate(request, peer: peer)
-                lastActivityStore.withLock { $0 = UTCTimestamp.now() }
-                let context = RequestContext(request: request, identity: identity, tokenDigest: tokenDigest,
-                                             parameters: parameters, peer: peer)
-                return (pattern, withCORS(request, try await route.handler(self, context)))
-            }
+            let (route, parameters) = try match(request)
+            pattern = route.pattern
+            // Already authenticated on the head (`authorizeHead`); checked again because the identity is not
+            // carried over, and a reload may have removed the user since.
+            let (identity, tokenDigest) = isOpenMetrics(pattern)
+                ? (Identity(username: "anonymous", roles: []), nil) : try authenticate(request, peer: peer)
+            lastActivityStore.withLock { $0 = UTCTimestamp.now() }
+            let context = RequestContext(request: request, identity: identity, tokenDigest: tokenDigest,
+                                         parameters: parameters, peer: peer)
+            return (pattern, withCORS(request, try await route.handler(self, context)))
         } catch {
-            return (pattern, withCORS(request, .response(error.response)))
+            return (pattern, .response(withCORS(request, error.response)))
         }
     }
 
+    /// The route of `request`; throws the 404 or 405.
+    private func match(_ request: HTTPRequest) throws(RESTError) -> (Route, RouteParameters) {
+        switch router.match(request) {
+        case .notFound:
+            throw RESTError(.notFound, "no such endpoint: \(request.path)")
+        case .methodNotAllowed(let allowed):
+            var headers = HTTPHeaders()
+            headers.set(name: "Allow", value: allowed.map(\.rawValue).joined(separator: ", "))
+            throw RESTError(.methodNotAllowed, "\(request.method.rawValue) is not allowed on \(request.path)",
+                            headers: headers)
+        case .found(let route, let parameters):
+            return (route, parameters)
+        }
+    }
+
+    private func isOpenMetrics(_ pattern: String) -> Bool { configuration.metricsOpen && pattern == "/metrics" }
+
     /// Errors the HTTP layer answers by itself (unparsable requests) get the same JSON shape as REST errors.
     func response(for error: HTTPError) -> HTTPResponse { RESTError(error).response }
+
+    // MARK: - Request heads
+
+    /// Decides on the head, before the HTTP layer reads any body: a request that would be answered 401, 404 or
+    /// 405 is answered now, so a client without a valid token cannot make the gateway buffer a body. Requests
+    /// answered without a token (CORS preflights, an open `/metrics`) may carry no body; authenticated ones up to
+    /// `--max-body-bytes`.
+    func authorizeHead(_ head: HTTPRequest, peer: PeerInfo) -> HTTPHeadDecision {
+        if head.method == .options { return .proceed(maxBodyBytes: 0) }
+        let start = Monotonic.now
+        var pattern = "unmatched"
+        do throws(RESTError) {
+            pattern = try match(head).0.pattern
+            if isOpenMetrics(pattern) { return .proceed(maxBodyBytes: 0) }
+            _ = try authenticate(head, peer: peer)
+            return .proceed
+        } catch {
+            metrics.recordRequest(route: pattern, method: head.method.rawValue, status: error.status,
+                                  seconds: Double(Monotonic.now &- start) / 1e9)
+            return .reject(withCORS(head, error.response))
+        }
+    }
+
+    /// Counts connections the HTTP layer refused and requests it timed out.
+    func observe(_ event: HTTPServerEvent) {
+        switch event {
+        case .connectionRefused(.perAddress): metrics.recordConnectionRefused(limit: "per_address")
+        case .connectionRefused(.total): metrics.recordConnectionRefused(limit: "total")
+        case .requestTimedOut(let stage): metrics.recordRequestTimeout(stage: stage == .body ? "body" : "head")
+        }
+    }
 
     // MARK: - Authentication
 
@@ -203,12 +243,16 @@ final class GatewayResponder: HTTPResponder {
     }
 
     private func withCORS(_ request: HTTPRequest, _ response: HTTPServerResponse) -> HTTPServerResponse {
-        guard case .response(var plain) = response, let origin = request.headers["Origin"], isAllowedOrigin(origin) else {
-            return response
-        }
-        plain.headers.set(name: "Access-Control-Allow-Origin", value: origin)
-        plain.headers.set(name: "Vary", value: "Origin")
-        return .response(plain)
+        guard case .response(let plain) = response else { return response }
+        return .response(withCORS(request, plain))
+    }
+
+    private func withCORS(_ request: HTTPRequest, _ response: HTTPResponse) -> HTTPResponse {
+        guard let origin = request.headers["Origin"], isAllowedOrigin(origin) else { return response }
+        var response = response
+        response.headers.set(name: "Access-Control-Allow-Origin", value: origin)
+        response.headers.set(name: "Vary", value: "Origin")
+        return response
     }
 
     // MARK: - Helpers

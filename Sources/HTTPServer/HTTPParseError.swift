@@ -1,4 +1,4 @@
-/// Why a request could not be parsed or was refused by the parser's limits.
+/// Why a request could not be parsed or was refused by the parser's limits or the connection's deadlines.
 ///
 /// A struct with a nested `Code` so new codes can be added without breaking exhaustive switches.
 /// Each code maps to the status the server should answer with before closing the connection.
@@ -6,7 +6,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The class of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case badRequest, headersTooLarge, bodyTooLarge, uriTooLong
+            case badRequest, headersTooLarge, bodyTooLarge, uriTooLong, requestTimeout
         }
         private let value: Value
 
@@ -18,6 +18,8 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let bodyTooLarge = Code(value: .bodyTooLarge)
         /// The request target exceeds `maxURLLength`.
         public static let uriTooLong = Code(value: .uriTooLong)
+        /// The head or the body did not arrive within its deadline (reported by the connection, not the parser).
+        public static let requestTimeout = Code(value: .requestTimeout)
 
         public var description: String {
             switch value {
@@ -25,6 +27,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
             case .headersTooLarge: "headersTooLarge"
             case .bodyTooLarge: "bodyTooLarge"
             case .uriTooLong: "uriTooLong"
+            case .requestTimeout: "requestTimeout"
             }
         }
     }
@@ -41,12 +44,13 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         self.detail = detail
     }
 
-    /// The status to answer with: 400, 431, 413 or 414.
+    /// The status to answer with: 400, 431, 413, 414 or 408.
     public var status: HTTPStatus {
         switch code {
         case .headersTooLarge: .requestHeaderFieldsTooLarge
         case .bodyTooLarge: .payloadTooLarge
         case .uriTooLong: .uriTooLong
+        case .requestTimeout: .requestTimeout
         default: .badRequest
         }
     }

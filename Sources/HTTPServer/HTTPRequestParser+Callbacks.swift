@@ -30,8 +30,8 @@ extension HTTPRequestParser {
             return owner.appendFieldValue(bytes)
         }
         settings.pointee.on_headers_complete = { parser in
-            guard let parser, let owner = HTTPRequestParser.owner(of: parser) else { return 1 }
-            return owner.completeHeaders(declaredLength: parser.pointee.content_length)
+            guard let parser, let owner = HTTPRequestParser.owner(of: parser) else { return -1 }
+            return owner.completeHeaders(parser)
         }
         settings.pointee.on_body = { parser, at, length in
             guard let owner = HTTPRequestParser.owner(of: parser), let at else { return 1 }
@@ -55,6 +55,11 @@ extension HTTPRequestParser {
     }
 
     func beginMessage() {
+        // `feed` already counted a request whose first bytes were blank lines; a pipelined one starts here.
+        if progress.stage == .waiting { beginStage(.head, newRequest: true) }
+        head = nil
+        rejection = nil
+        bodyLimit = limits.maxBodyBytes
         url.removeAll(keepingCapacity: true)
         fieldName.removeAll(keepingCapacity: true)
         fieldValue.removeAll(keepingCapacity: true)
@@ -103,21 +108,63 @@ extension HTTPRequestParser {
         fieldValueStarted = false
     }
 
-    func completeHeaders(declaredLength: UInt64) -> Int32 {
+    /// The head is complete: build the request, let `decideHead` judge it, then check the declared body
+    /// against the bound it chose. Nothing of the body has been read at this point.
+    func completeHeaders(_ parser: UnsafeMutablePointer<http_parser>) -> Int32 {
         if fieldValueStarted || !fieldName.isEmpty { commitField() }
         headersComplete = true
-        // content_length is 0 or all-ones when no Content-Length was sent; chunked bodies are
-        // checked as they arrive in appendBody.
-        if declaredLength != UInt64.max && declaredLength > UInt64(limits.maxBodyBytes) {
-            return fail(.bodyTooLarge, "declared body of \(declaredLength) bytes exceeds \(limits.maxBodyBytes)")
+        guard parser.pointee.http_major == 1 else {
+            // http_parser accepts any single-digit version; only HTTP/1.x framing is understood here.
+            return fail(.badRequest, "unsupported HTTP version \(parser.pointee.http_major).\(parser.pointee.http_minor)")
         }
-        if declaredLength != UInt64.max && declaredLength > 0 { body.reserveCapacity(Int(declaredLength)) }
+        let methodValue = http_method(rawValue: parser.pointee.method)
+        let request: HTTPRequest
+        do throws(HTTPParseError) {
+            request = try makeRequest(
+                method: HTTPMethod(rawValue: String(cString: http_method_str(methodValue))),
+                isConnect: methodValue == HTTP_CONNECT,
+                version: HTTPVersion(major: Int(parser.pointee.http_major), minor: Int(parser.pointee.http_minor)),
+                keepAlive: http_should_keep_alive(parser) != 0,
+                isUpgrade: parser.pointee.upgrade == 1)
+        } catch {
+            return fail(error.code, error.detail)
+        }
+        // content_length is all-ones when no Content-Length was sent (then a request has no body unless
+        // chunked); chunked bodies are checked as they arrive in appendBody.
+        let declaredLength = parser.pointee.content_length
+        let declared = declaredLength != UInt64.max && declaredLength > 0
+        let hasBody = declared || parser.pointee.flags & F_CHUNKED.rawValue != 0
+        switch decideHead?(request) ?? .proceed {
+        case .reject(let response):
+            guard hasBody else {
+                // Nothing to skip: the refusal is reported in order when the message completes.
+                head = request
+                rejection = response
+                return 0
+            }
+            var refused = request
+            refused.keepAlive = false
+            pending.append(.rejected(refused, response: response))
+            beginStage(.waiting)
+            stopRequested = true
+            http_parser_pause(parser, 1)
+            return 0
+        case .proceed(let bound):
+            if let bound { bodyLimit = min(max(0, bound), limits.maxBodyBytes) }
+        }
+        if declared && declaredLength > UInt64(bodyLimit) {
+            return fail(.bodyTooLarge, "declared body of \(declaredLength) bytes exceeds \(bodyLimit)")
+        }
+        head = request
+        if hasBody { beginStage(.body) }
+        // Memory follows the bytes that arrive, not the declared length (a slow client cannot reserve it all).
+        if declared { body.reserveCapacity(min(Int(declaredLength), 64 * 1024)) }
         return 0
     }
 
     func appendBody(_ bytes: UnsafeRawBufferPointer) -> Int32 {
-        if body.count + bytes.count > limits.maxBodyBytes {
-            return fail(.bodyTooLarge, "body exceeds \(limits.maxBodyBytes) bytes")
+        if body.count + bytes.count > bodyLimit {
+            return fail(.bodyTooLarge, "body exceeds \(bodyLimit) bytes")
         }
         body.append(contentsOf: bytes)
         return 0
@@ -128,34 +175,28 @@ extension HTTPRequestParser {
         fieldName.removeAll(keepingCapacity: true)
         fieldValue.removeAll(keepingCapacity: true)
         fieldValueStarted = false
-
-        guard parser.pointee.http_major == 1 else {
-            // http_parser accepts any single-digit version; only HTTP/1.x framing is understood here.
-            return fail(.badRequest, "unsupported HTTP version \(parser.pointee.http_major).\(parser.pointee.http_minor)")
-        }
-        let methodValue = http_method(rawValue: parser.pointee.method)
-        let method = HTTPMethod(rawValue: String(cString: http_method_str(methodValue)))
-        let request: HTTPRequest
-        do throws(HTTPParseError) {
-            request = try makeRequest(
-                method: method, isConnect: methodValue == HTTP_CONNECT,
-                version: HTTPVersion(major: Int(parser.pointee.http_major), minor: Int(parser.pointee.http_minor)),
-                keepAlive: http_should_keep_alive(parser) != 0,
-                isUpgrade: parser.pointee.upgrade == 1)
-        } catch {
-            callbackError = error
-            return 1
-        }
+        beginStage(.waiting)
+        guard var request = head else { return fail(.badRequest, "request completed without a head") }
+        head = nil
+        request.body = body
         body = []
-        if request.isUpgrade {
+        // Recomputed: a trailer field may have added `Connection: close`.
+        request.keepAlive = http_should_keep_alive(parser) != 0
+        if let response = rejection {
+            rejection = nil
+            // A refused upgrade ends the connection: the peer may already be sending the new protocol.
+            if request.isUpgrade { request.keepAlive = false }
+            pending.append(.rejected(request, response: response))
+        } else if request.isUpgrade {
             // http_parser returns right after this callback; feed() fills in the remainder.
             pending.append(.upgrade(request, remainder: []))
+            return 0
         } else {
             pending.append(.request(request))
-            if !request.keepAlive {
-                stopRequested = true
-                http_parser_pause(parser, 1)
-            }
+        }
+        if !request.keepAlive {
+            stopRequested = true
+            http_parser_pause(parser, 1)
         }
         return 0
     }

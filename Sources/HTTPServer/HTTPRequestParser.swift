@@ -7,9 +7,15 @@ import CHTTPParser
 /// upgrade hand-off, or a failure. All HTTP syntax is decided by http_parser; this type only
 /// collects the pieces, enforces `Limits`, and decodes the URL.
 ///
+/// When the head of a request (request line and header fields) is complete, the optional `decideHead` closure
+/// sees it (as an `HTTPRequest` with an empty body) before any body byte is taken: it may refuse the request
+/// (`.rejected` event, the body is never read) or lower the body limit for it. `progress` tells the owner which
+/// part of a request is being received, so that it can enforce deadlines on each.
+///
 /// Terminal states: after `.upgrade` the remaining bytes belong to the new protocol and the parser
 /// ignores further input; after `.failure` the caller answers with `error.httpError` and closes; after
-/// a request whose `keepAlive` is false, bytes that follow are ignored (the connection is closing).
+/// a request (or a `.rejected` head) whose `keepAlive` is false, bytes that follow are ignored (the
+/// connection is closing).
 ///
 /// Ownership and threading: a non-Sendable class owned by one connection and used on that
 /// connection's event-loop thread only. It owns the C parser state and frees it in `deinit`.
@@ -26,7 +32,7 @@ public final class HTTPRequestParser {
         public var maxURLLength: Int
 
         /// Creates limits; the defaults suit the Jupyter REST API (small JSON bodies).
-        public init(maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int = 10 * 1024 * 1024, maxURLLength: Int = 8 * 1024) {
+        public init(maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int = 1024 * 1024, maxURLLength: Int = 8 * 1024) {
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
             self.maxURLLength = maxURLLength
@@ -42,6 +48,35 @@ public final class HTTPRequestParser {
         case upgrade(HTTPRequest, remainder: [UInt8])
         /// The input is not acceptable HTTP or exceeds a limit. The parser is finished.
         case failure(HTTPParseError)
+        /// `decideHead` refused the request (its head, body empty) with `response`. When the request
+        /// declared a body, the body is not read, `request.keepAlive` is false and the parser is finished;
+        /// otherwise parsing goes on with the next request.
+        case rejected(HTTPRequest, response: HTTPResponse)
+    }
+
+    /// Which part of a request the parser is receiving.
+    public enum Stage: Sendable, Equatable {
+        /// Between requests: no byte of the next one has arrived.
+        case waiting
+        /// The request line and header fields (from the first byte of the request, blank lines included).
+        case head
+        /// The body of a request whose head is complete.
+        case body
+    }
+
+    /// Where the parser stands in the request stream: the stage, and how many requests were begun so far
+    /// (so a new request's head is told apart from the previous one's).
+    public struct Progress: Sendable, Equatable {
+        /// The part being received.
+        public var stage: Stage
+        /// Requests begun since the parser was created (the current one included).
+        public var request: Int
+
+        /// Creates a progress value (for tests and for code that tracks deadlines).
+        public init(stage: Stage, request: Int) {
+            self.stage = stage
+            self.request = request
+        }
     }
 
     /// Where the parser stands.
@@ -60,6 +95,10 @@ public final class HTTPRequestParser {
     public let limits: Limits
     /// The current state.
     public private(set) var state: State = .parsing
+    /// The part of a request being received.
+    public internal(set) var progress = Progress(stage: .waiting, request: 0)
+    /// Sees each request head before its body is read (see the type's documentation).
+    let decideHead: ((HTTPRequest) -> HTTPHeadDecision)?
 
     private let parser: UnsafeMutablePointer<http_parser>
     private let settings: UnsafeMutablePointer<http_parser_settings>
@@ -73,16 +112,25 @@ public final class HTTPRequestParser {
     var headersComplete = false
     var headerBytes = 0
     var body: [UInt8] = []
+    /// The current request as built from its head; the body is added when the message completes.
+    var head: HTTPRequest?
+    /// The body bound of the current request (`limits.maxBodyBytes` or lower, from `decideHead`).
+    var bodyLimit = 0
+    /// The response `decideHead` chose for the current (bodyless) request, reported when it completes.
+    var rejection: HTTPResponse?
     /// Events produced by callbacks during the current `feed`.
     var pending: [Event] = []
     /// Set by a callback that aborts parsing; takes precedence over http_parser's own errno.
     var callbackError: HTTPParseError?
-    /// Set by on_message_complete when the connection must not carry another request.
+    /// Set (with http_parser paused) when the connection must not carry another request: a completed request
+    /// without keep-alive, or a head refused while its body is still to come.
     var stopRequested = false
 
-    /// Creates a parser for requests.
-    public init(limits: Limits = Limits()) {
+    /// Creates a parser for requests. `decideHead` runs synchronously inside `feed`, on the caller's thread.
+    public init(limits: Limits = Limits(), decideHead: ((HTTPRequest) -> HTTPHeadDecision)? = nil) {
         self.limits = limits
+        self.decideHead = decideHead
+        bodyLimit = limits.maxBodyBytes
         parser = UnsafeMutablePointer<http_parser>.allocate(capacity: 1)
         settings = UnsafeMutablePointer<http_parser_settings>.allocate(capacity: 1)
         http_parser_init(parser, HTTP_REQUEST)
@@ -103,6 +151,8 @@ public final class HTTPRequestParser {
     /// Input after a terminal event is ignored. An empty chunk is a no-op (use `finish()` for EOF).
     public func feed(_ bytes: UnsafeRawBufferPointer) -> [Event] {
         guard state == .parsing, let base = bytes.baseAddress, bytes.count > 0 else { return [] }
+        // Any byte starts the head clock, even blank lines http_parser skips before a request line.
+        if progress.stage == .waiting { beginStage(.head, newRequest: true) }
         let count = bytes.count
         let consumed = base.withMemoryRebound(to: CChar.self, capacity: count) { chars in
             http_parser_execute(parser, settings, chars, count)
@@ -155,6 +205,12 @@ public final class HTTPRequestParser {
             state = .closed
         }
         return events
+    }
+
+    /// Moves to `stage`; `newRequest` counts a request begun.
+    func beginStage(_ stage: Stage, newRequest: Bool = false) {
+        progress.stage = stage
+        if newRequest { progress.request += 1 }
     }
 
     private func takePending() -> [Event] {

@@ -19,12 +19,26 @@ public struct UpgradedSocket: Sendable {
     public let unsent: [UInt8]
     /// The loop the socket was on.
     public let loop: EventLoop
+    /// The connection's place in the server's connection limits: release it when closing the descriptor
+    /// (`WebSocketConnection` does), or the place stays taken until the lease is deallocated.
+    public let lease: ConnectionLease?
 }
 
 /// Answers HTTP requests. Called concurrently for different connections (in order for one connection); must not
 /// block a thread.
 public protocol HTTPResponder: Sendable {
+    /// Answers a complete request (body included). Requests of one connection are answered in order.
     func respond(to request: HTTPRequest, peer: PeerInfo) async -> HTTPServerResponse
+
+    /// Decides on a request from its head alone (method, target, header fields; `head.body` is empty), before the
+    /// server reads any of the body: `.proceed` (optionally with a lower body bound) or `.reject` with the answer,
+    /// so that e.g. an unauthenticated client cannot make the server buffer a body. Called for every request, on
+    /// the connection's loop thread: must not block. Defaults to `.proceed`.
+    func authorizeHead(_ head: HTTPRequest, peer: PeerInfo) -> HTTPHeadDecision
+
+    /// Counts something the server did on its own (a refused connection, a timed-out request). Called on any loop
+    /// thread: must not block. Defaults to nothing.
+    func observe(_ event: HTTPServerEvent)
 
     /// Renders an error the server answers by itself (a request it could not parse), in the application's error
     /// format. Called on the connection's loop thread: must not block. Defaults to `error.plainTextResponse`.
@@ -33,10 +47,13 @@ public protocol HTTPResponder: Sendable {
 
 extension HTTPResponder {
     public func response(for error: HTTPError) -> HTTPResponse { error.plainTextResponse }
+    public func authorizeHead(_ head: HTTPRequest, peer: PeerInfo) -> HTTPHeadDecision { .proceed }
+    public func observe(_ event: HTTPServerEvent) {}
 }
 
 /// Facts about the requesting connection.
 public struct PeerInfo: Sendable {
+    /// The server's identifier of the connection.
     public let connectionID: UInt64
     /// "host:port" of the client, when known.
     public let remoteAddress: String?

@@ -64,6 +64,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     private var ownerCallDepth = 0
     /// Keeps the connection alive from `start()` until TCP is closed, like a registered socket.
     private var keepAlive: WebSocketConnection?
+    /// The socket's place in the HTTP server's connection limits, released when TCP closes.
+    private var lease: ConnectionLease?
     /// Where small frames are assembled (header + payload) so they go out in one write.
     private var scratch: UnsafeMutableRawPointer?
     private var scratchCapacity = 0
@@ -82,9 +84,12 @@ public final class WebSocketConnection: @unchecked Sendable {
     ///   - loop: the loop to run on.
     ///   - configuration: limits and timers.
     ///   - id: the owner's identifier for this connection.
+    ///   - lease: the socket's place in the server's connection limits (`UpgradedSocket.lease`); released when
+    ///     the TCP connection closes.
     public init(fd: Int32, pendingInput: [UInt8], unsent: [UInt8], loop: EventLoop,
-                configuration: Configuration = Configuration(), id: UInt64) {
+                configuration: Configuration = Configuration(), id: UInt64, lease: ConnectionLease? = nil) {
         self.id = id
+        self.lease = lease
         self.loop = loop
         self.configuration = configuration
         self.pendingInput = pendingInput
@@ -395,6 +400,8 @@ public final class WebSocketConnection: @unchecked Sendable {
         closeTimer = nil
         notifyNow(closeCode ?? .abnormalClosure)
         codec?.consumeOutput(codec?.pendingOutputByteCount ?? 0)
+        lease?.release()
+        lease = nil
         keepAlive = nil
     }
 

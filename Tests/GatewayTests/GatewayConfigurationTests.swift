@@ -18,6 +18,23 @@ import Testing
         #expect(c.cullInterval == 300 && c.cullIdleTimeout == 0)
     }
 
+    @Test func httpLimitDefaultsAndOptions() throws {
+        let c = try load([])
+        #expect(c.maxBodyBytes == 1 << 20)
+        #expect(c.headerTimeoutSeconds == 10 && c.bodyTimeoutSeconds == 30)
+        #expect(c.maxConnections == 10_000 && c.maxConnectionsPerAddress == 256)
+        let set = try load(["--header-timeout", "2", "--body-timeout=3", "--max-connections", "20000"],
+                           env: ["KG_MAX_CONNECTIONS_PER_ADDRESS": "20000"])
+        #expect(set.headerTimeoutSeconds == 2 && set.bodyTimeoutSeconds == 3)
+        #expect(set.maxConnections == 20_000 && set.maxConnectionsPerAddress == 20_000)
+        #expect(throws: GatewayConfiguration.Error("--max-connections-per-address: 0 is outside 1...1000000")) {
+            try load(["--max-connections-per-address", "0"])
+        }
+        #expect(throws: GatewayConfiguration.Error("--header-timeout: 0 is outside 1...3600")) {
+            try load(["--header-timeout", "0"])
+        }
+    }
+
     @Test func precedenceFlagOverEnvOverFile() throws {
         let file = #"{"port": 9000, "ip": "0.0.0.0", "allow_origin": ["https://a"], "cull_busy": true}"#
         let c = try load(["--config", "c.json", "--port=9002"], env: ["KG_PORT": "9001", "KG_IP": "::1"], file: file)
