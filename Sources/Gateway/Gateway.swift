@@ -1,5 +1,6 @@
 import Basics
 import Authorization
+import ControlGroups
 import EventLoop
 import Foundation
 import HTTPServer
@@ -23,6 +24,8 @@ public final class Gateway: Sendable {
     private let logger: Logger
     private let server = Mutex<HTTPServer?>(nil)
     private let cullTask = Mutex<Task<Void, Never>?>(nil)
+    /// The kernels' cgroups, or nil without a writable hierarchy (then no limits can be configured).
+    private let cgroups: CgroupTree?
     /// The shared token in single-user mode (generated when not configured), for printing once at startup.
     public let sharedToken: String?
 
@@ -52,15 +55,24 @@ public final class Gateway: Sendable {
             group.shutdown()
             throw error
         }
+        let cgroups: CgroupTree?
+        do { cgroups = try Gateway.prepareCgroups(configuration, logger: logger) } catch {
+            group.shutdown()
+            throw error
+        }
+        self.cgroups = cgroups
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(60)
-        let managerConfiguration = KernelManagerConfiguration(
+        var managerConfiguration = KernelManagerConfiguration(
             catalog: .init(environment: environment, extraDirectories: configuration.kernelspecDirectories,
                            allowedNames: Set(configuration.allowedKernelspecs.map { $0.lowercased() }),
                            defaultKernelName: configuration.defaultKernelName),
             runtimeDirectory: runtime, gatewayEnvironment: environment,
             environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
             lifecycle: lifecycle, maxKernels: configuration.maxKernels, isolation: isolation)
+        managerConfiguration.cgroups = cgroups
+        managerConfiguration.kernelLimits = configuration.kernelLimits
+        managerConfiguration.userLimits = configuration.userLimits
         let metrics = GatewayMetrics()
         let sessions = SessionStore()
         self.metrics = metrics
@@ -69,6 +81,7 @@ public final class Gateway: Sendable {
                 Gateway.retire(record, metrics: metrics, sessions: sessions)
             }
         } catch {
+            cgroups?.base.removeRecursively()
             group.shutdown()
             throw GatewayError("cannot start the kernel manager: \(error)")
         }
@@ -100,7 +113,7 @@ public final class Gateway: Sendable {
         } catch let error as GatewayConfiguration.Error {
             throw GatewayError(error.message)
         }
-        for warning in configuration.isolationWarnings { logger.warning("\(warning)") }
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         guard isolation.isolatesKernels else { return isolation }
         for path in isolation.privatePaths {
             if let problem = KernelDirectories.privacyProblem(path) { throw GatewayError("kernel isolation: \(problem)") }
@@ -119,6 +132,34 @@ public final class Gateway: Sendable {
                                                     "home_root": isolation.homeRoot ?? "(account homes)",
                                                     "network": isolation.network.rawValue])
         return isolation
+    }
+
+    /// The kernels' cgroup tree, when a writable hierarchy is found below `--cgroup-root`: kernels then run in
+    /// cgroups (usage, cleanup of leftovers) even without limits. Without one, configured limits stop the start;
+    /// otherwise the gateway runs without cgroups (logged).
+    static func prepareCgroups(_ configuration: GatewayConfiguration, logger: Logger) throws -> CgroupTree? {
+        let (kernel, user) = (configuration.kernelLimits, configuration.userLimits)
+        do throws(CgroupError) {
+            let tree = try CgroupTree.open(root: configuration.cgroupRoot)
+            do throws(CgroupError) {
+                try tree.check(kernel)
+                try tree.check(user)
+            } catch {
+                tree.base.removeRecursively()
+                throw error
+            }
+            logger.info("kernel cgroups", metadata: ["version": tree.hierarchy.version.rawValue,
+                                                     "base": tree.base.uniqueDirectories.joined(separator: ","),
+                                                     "kernel_limits": "\(kernel)", "user_limits": "\(user)"])
+            return tree
+        } catch {
+            if !kernel.isEmpty || !user.isEmpty {
+                throw GatewayError("resource limits (kernel: \(kernel); user: \(user)) need a writable cgroup hierarchy: \(error.message)")
+            }
+            logger.info("kernels run without cgroups: no resource limits and no usage figures",
+                        metadata: ["error": error.message])
+            return nil
+        }
     }
 
     /// Single-user mode unless a users file is given: the configured token, or a fresh one.
@@ -217,6 +258,9 @@ public final class Gateway: Sendable {
             }
         }
         await manager.shutdownAll()
+        if let cgroups, !(await cgroups.removeAll()) {
+            logger.warning("kernel cgroups not fully removed", metadata: ["base": cgroups.base.uniqueDirectories.joined(separator: ",")])
+        }
         // Let close frames and final writes leave before the loops stop.
         try? await Task.sleep(for: .milliseconds(100))
         group.shutdown()

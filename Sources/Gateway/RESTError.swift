@@ -36,7 +36,7 @@ struct RESTError: Error, Equatable {
         switch error.code {
         case .unknownKernelSpec, .notFound: status = .notFound
         case .invalidRequest: status = .badRequest
-        case .limitReached, .forbidden: status = .forbidden
+        case .limitReached, .forbidden, .aboveResourceLimit: status = .forbidden
         case .startFailed: status = .internalServerError
         case .shuttingDown: status = .serviceUnavailable
         }

@@ -1,6 +1,7 @@
 import Basics
 import CLinuxShim
 import ChildProcesses
+import ControlGroups
 import EventLoop
 import ZeroMQ
 import Glibc
@@ -21,6 +22,9 @@ public actor Kernel {
     public nonisolated let owner: String
     public nonisolated let loop: EventLoop
     public nonisolated let connectionFile: String
+    /// The kernel's cgroup (limits, usage), or nil when the gateway runs without cgroups. Every process of the
+    /// kernel joins it before exec; what is left in it when a process ends is killed.
+    public nonisolated let cgroup: KernelCgroup?
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
     /// Why a control request could not be carried out.
@@ -86,10 +90,11 @@ public actor Kernel {
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
                 plan: LaunchPlan, loop: EventLoop, context: ZMQContext, store: ConnectionFileStore,
-                privateDirectory: String? = nil, lifecycle: KernelLifecycle.Configuration,
+                privateDirectory: String? = nil, cgroup: KernelCgroup? = nil, lifecycle: KernelLifecycle.Configuration,
                 heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
         self.heartbeatInterval = heartbeatInterval
+        self.cgroup = cgroup
         self.id = id
         self.spec = spec
         self.owner = owner
@@ -119,6 +124,9 @@ public actor Kernel {
 
     /// Why the kernel is dead (the model's `reason`), or nil while it is not.
     public var deathReason: String? { lifecycle.deathReason }
+
+    /// Why the last process failed while the kernel restarts after it (see `KernelLifecycle.lastFailure`).
+    public var failureReason: String? { lifecycle.lastFailure }
 
     /// The lifecycle phase (for diagnostics and tests).
     public var phase: KernelLifecycle.Phase { lifecycle.phase }
@@ -261,7 +269,7 @@ public actor Kernel {
         case .notifyObservers(let state):
             if state == .restarting { counters.restarts += 1 }
             logger.info("kernel state changed", metadata: ["state": state.rawValue])
-            sink?.kernel(id, didChangeState: state)
+            sink?.kernel(id, didChangeState: state, reason: state == .dead ? lifecycle.deathReason : lifecycle.lastFailure)
         case .ready:
             startHeartbeat()
             ownRequests.removeAll()
@@ -293,9 +301,11 @@ public actor Kernel {
                 try registerSockets(created)
             }
             output = try openOutputPipe()
+            cgroup?.processStarting()
             process = try ChildProcess(path: plan.executablePath, arguments: plan.arguments,
                                        environment: plan.envp, loop: loop, standardOutput: output.write,
-                                       standardError: output.write, identity: plan.identity) { [self] status in
+                                       standardError: output.write, identity: plan.identity,
+                                       cgroupProcs: cgroup?.procsFiles ?? []) { [self] status in
                 self.assumeIsolated { kernel in
                     kernel.logger.info("kernel process ended", metadata: ["status": "\(status)"])
                     let exit: KernelLifecycle.ExitStatus
@@ -303,7 +313,9 @@ public actor Kernel {
                     case .exited(let code): exit = .exited(code: code)
                     case .signaled(let signal): exit = .signaled(signal: signal)
                     }
-                    kernel.feed(.processExited(generation: generation, status: exit))
+                    // SIGKILL, or bubblewrap reporting its child's SIGKILL as 128 + 9.
+                    let cause = kernel.cgroup?.processEnded(killed: status == .signaled(SIGKILL) || status == .exited(128 + SIGKILL))
+                    kernel.feed(.processExited(generation: generation, status: exit, cause: cause))
                 }
             }
             logger.info("kernel process started", metadata: ["pid": "\(process?.pid ?? 0)", "kernel_name": spec.name])
@@ -394,7 +406,7 @@ public actor Kernel {
         let waiters = finishWaiters
         finishWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
-        sink?.kernel(id, didChangeState: .dead)
+        sink?.kernel(id, didChangeState: .dead, reason: nil)
         sink = nil
         onFinished(id)
     }
