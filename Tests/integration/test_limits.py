@@ -55,6 +55,13 @@ def kernel_cgroup(gw, kernel_id, controller):
     raise AssertionError(f"no {controller} cgroup for kernel {kernel_id}")
 
 
+def cmdline(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return None
+
+
 def read_int(path):
     return int(pathlib.Path(path).read_text().split()[0])
 
@@ -331,11 +338,11 @@ def test_leftover_processes_are_killed_with_the_kernel(workdir, started):
     alice = gw.user("alice")
     kid = alice.start_kernel("python3")
     client = alice.channel(kid)
-    # A daemon in its own session: out of the kernel's process group, not out of its cgroup.
-    out = run(client, "import subprocess\n"
-                      "p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
-                      "print(p.pid)")
-    daemon = int(out.strip())
+    # A daemon in its own session: out of the kernel's process group, not out of its cgroup. Found by its unique
+    # argument (a sandboxed kernel sees pids of its own namespace).
+    marker = f"299.{os.getpid()}{int(time.time() * 1000) % 100000}"
+    run(client, f"import subprocess\np = subprocess.Popen(['sleep', '{marker}'], start_new_session=True)")
+    daemon = next(int(p) for p in os.listdir("/proc") if p.isdigit() and cmdline(p) == ["sleep", marker])
     assert daemon in procs(kernel_cgroup(gw, kid, "pids"))
     client.close()
     assert alice.delete(f"/api/kernels/{kid}").status_code == 204
