@@ -17,7 +17,7 @@ KG_BUILD_DIR="$PWD/.build/debug" .venv/bin/python -m pytest -q -p no:cacheprovid
 # every kernel running as a throw-away account per gateway user (conftest.py creates and removes them), plain
 # and in bubblewrap: about 30 s per mode. The guard test checks that those gateways really run in the mode.
 # test_echo_kernel.py (20 s) is not repeated: it starts no gateway, so isolation changes nothing there.
-ISOLATED_SUITES=(Tests/integration/test_authz_*.py Tests/integration/test_channels.py
+ISOLATED_SUITES=(Tests/integration/test_authz_*.py Tests/integration/test_channels.py Tests/integration/test_limits.py
                  Tests/integration/test_isolation.py::test_suite_gateways_use_the_requested_isolation)
 for mode in unix-user sandbox; do
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,3 +1,5 @@
+import ResourceLimits
+
 /// The union of an identity's roles, resolved once so repeated decisions need no dictionary lookups.
 ///
 /// Obtain it from `Policy.permissions(for:)`. Cheap to keep per connection; recompute it when the policy
@@ -15,6 +17,11 @@ public struct EffectivePermissions: Sendable, Hashable {
     public let kernelspecs: [KernelspecPattern]
     /// Most kernels the caller may own; nil means unlimited. The most generous role wins.
     public let maxKernels: Int?
+    /// The most one of the caller's kernels may use: per field the most generous of the roles that may start
+    /// kernels (a role without a ceiling for a field lifts it).
+    public let kernelLimits: ResourceLimits
+    /// The most all of the caller's kernels together may use, combined the same way.
+    public let userLimits: ResourceLimits
     // Indexed by `ResourceType` position in `allCases`; fixed size, so lookups never hash.
     private let actionMasks: [ActionSet]
 
@@ -25,6 +32,7 @@ public struct EffectivePermissions: Sendable, Hashable {
         var all = AccessLevel.none
         var specs: [KernelspecPattern] = []
         var limit: Int? = 0
+        var kernelLimits = ResourceLimits.none, userLimits = ResourceLimits.none
         var sawStarter = false
         var known: [String] = []
         var unknown: [String] = []
@@ -40,9 +48,13 @@ public struct EffectivePermissions: Sendable, Hashable {
                 for p in role.kernelspecs where !specs.contains(p) { specs.append(p) }
                 if !sawStarter {
                     limit = role.maxKernels
+                    kernelLimits = role.kernelLimits
+                    userLimits = role.userLimits
                     sawStarter = true
-                } else if let current = limit {
-                    limit = role.maxKernels.map { max($0, current) }
+                } else {
+                    if let current = limit { limit = role.maxKernels.map { max($0, current) } }
+                    kernelLimits = kernelLimits.loosened(by: role.kernelLimits)
+                    userLimits = userLimits.loosened(by: role.userLimits)
                 }
             }
         }
@@ -52,6 +64,8 @@ public struct EffectivePermissions: Sendable, Hashable {
         self.allKernels = all
         self.kernelspecs = specs
         self.maxKernels = sawStarter ? limit : 0
+        self.kernelLimits = kernelLimits
+        self.userLimits = userLimits
     }
 
     /// The actions the caller's roles allow on `type`.

@@ -1,5 +1,6 @@
 import JupyterProtocol
 import JSONValue
+import ResourceLimits
 
 extension Policy {
     /// The policy file format version this code reads.
@@ -36,7 +37,9 @@ extension Policy {
                     throw r.error(.invalidValue, path, "'\(name)' is not a valid role name (1-64 of A-Z a-z 0-9 . _ @ -)")
                 }
                 raw[name] = try r.object(
-                    body, path, allowed: ["inherits", "permissions", "all_kernels", "kernelspecs", "max_kernels"])
+                    body, path,
+                    allowed: ["inherits", "permissions", "all_kernels", "kernelspecs", "max_kernels", "kernel_limits",
+                              "user_limits"])
             }
             var resolved: [String: Role] = [:]
             for (name, _) in entries {
@@ -99,6 +102,16 @@ extension Policy {
             throw r.error(.invalidValue, path, "'\(s)' is not a level; use read, execute or owner")
         }
         return level
+    }
+
+    /// A `kernel_limits` / `user_limits` object: `memory_limit`, `cpu_limit`, `pids_limit` (see `ResourceLimits`).
+    private static func limits(_ v: JSONValue, _ path: String, _ r: JSONDocumentReader) throws(AuthorizationFileError)
+        -> ResourceLimits
+    {
+        let object = try r.object(v, path)
+        do throws(LimitError) { return try ResourceLimits(json: object) } catch {
+            throw r.error(.invalidValue, path, error.message)
+        }
     }
 
     static func isValidMsgType(_ s: String) -> Bool {
@@ -173,6 +186,12 @@ extension Policy {
         }
         if let v = r.member(fields, "max_kernels") {
             role.maxKernels = v == .null ? nil : try r.integer(v, "\(path).max_kernels", min: 0)
+        }
+        if let v = r.member(fields, "kernel_limits") {
+            role.kernelLimits = try limits(v, "\(path).kernel_limits", r)
+        }
+        if let v = r.member(fields, "user_limits") {
+            role.userLimits = try limits(v, "\(path).user_limits", r)
         }
         resolved[name] = role
         return role

@@ -1,3 +1,5 @@
+import ResourceLimits
+
 /// A named bundle of permissions, built in or defined in the policy file.
 ///
 /// A caller holding several roles gets the union of them (see `EffectivePermissions`).
@@ -12,12 +14,20 @@ public struct Role: Sendable, Hashable {
     public var kernelspecs: [KernelspecPattern]
     /// Most kernels one user with this role may own at once; nil means no limit.
     public var maxKernels: Int?
+    /// The most each kernel of a user with this role may use (policy file `kernel_limits`); a nil field is no
+    /// ceiling. Kernelspec and gateway limits above it are lowered to it.
+    public var kernelLimits: ResourceLimits
+    /// The most all kernels of one user with this role may use together (policy file `user_limits`).
+    public var userLimits: ResourceLimits
 
     /// Creates a role. No validation: the policy file parser validates what it reads.
     public init(
         name: String, permissions: [ResourceType: ActionSet], allKernels: AccessLevel = .none,
-        kernelspecs: [KernelspecPattern] = [], maxKernels: Int? = nil
+        kernelspecs: [KernelspecPattern] = [], maxKernels: Int? = nil, kernelLimits: ResourceLimits = .none,
+        userLimits: ResourceLimits = .none
     ) {
+        self.kernelLimits = kernelLimits
+        self.userLimits = userLimits
         self.name = name
         self.permissions = permissions
         self.allKernels = allKernels

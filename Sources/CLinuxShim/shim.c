@@ -155,7 +155,7 @@ static int spawn_plain(const char *path, char *const argv[], char *const envp[],
     return rc;
 }
 
-/* --- fork+execve path, for a child that runs as another account ---------------------------------------------- */
+/* --- fork+execve path: a child that runs as another account or joins cgroups ------------------------------- */
 
 /* What a failed child writes to the status pipe before _exit(127). */
 struct spawn_failure {
@@ -214,11 +214,30 @@ static int child_close_above_stdio(int keep, int fallback_limit) {
     return 0;
 }
 
+/* Child only: write "0" (the writing process) into each `cgroup.procs` file of the NULL-terminated list. */
+static int child_join_cgroups(const char *const *procs) {
+    for (; procs != NULL && *procs != NULL; procs++) {
+        int fd = open(*procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        ssize_t n = write(fd, "0", 1);
+        int err = errno;
+        close(fd);
+        if (n != 1) {
+            errno = n < 0 ? err : EIO;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Runs in the forked child: only async-signal-safe calls, no allocation, no locks. Never returns.
-   `status_fd` is >= 3 and close-on-exec. */
+   `status_fd` is >= 3 and close-on-exec. `id` NULL keeps the parent's credentials. */
 static void child_start(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
-                        const struct kg_spawn_identity *id, int status_fd, int fd_limit) {
+                        const struct kg_spawn_identity *id, const char *const *cgroup_procs, int status_fd,
+                        int fd_limit) {
     if (setpgid(0, 0) != 0) child_fail(status_fd, KG_SPAWN_STEP_SETPGID, errno);
+    /* First: nothing of the program may run, and nothing may fork, outside its cgroups. */
+    if (child_join_cgroups(cgroup_procs) != 0) child_fail(status_fd, KG_SPAWN_STEP_CGROUP, errno);
 
     /* Handlers of the parent must not run here, and these five must not stay ignored (the set the posix_spawn path resets). */
     struct sigaction dfl;
@@ -239,7 +258,7 @@ static void child_start(const char *path, char *const argv[], char *const envp[]
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
-    for (int i = 0; i < id->ignored_count; i++) {
+    for (int i = 0; id != NULL && i < id->ignored_count; i++) {
         if (sigaction(id->ignored_signals[i], &ign, NULL) != 0) child_fail(status_fd, KG_SPAWN_STEP_SIGNALS, errno);
     }
     sigset_t none;
@@ -252,6 +271,11 @@ static void child_start(const char *path, char *const argv[], char *const envp[]
     if (out_fd >= 0 && child_dup_to(out_fd, 1) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDOUT, errno);
     if (err_fd >= 0 && child_dup_to(err_fd, 2) != 0) child_fail(status_fd, KG_SPAWN_STEP_STDERR, errno);
     if (child_close_above_stdio(status_fd, fd_limit) != 0) child_fail(status_fd, KG_SPAWN_STEP_CLOSE_FDS, errno);
+
+    if (id == NULL) {
+        execve(path, argv, envp);
+        child_fail(status_fd, KG_SPAWN_STEP_EXECVE, errno);
+    }
 
     if (id->new_network_namespace) {
         if (unshare(CLONE_NEWNET) != 0) child_fail(status_fd, KG_SPAWN_STEP_NETNS, errno);
@@ -309,8 +333,9 @@ static void reap_blocking(pid_t pid) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
 }
 
-static int spawn_as(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
-                    const struct kg_spawn_identity *identity, pid_t *pid, int *step) {
+static int spawn_forked(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                        const struct kg_spawn_identity *identity, const char *const *cgroup_procs, pid_t *pid,
+                        int *step) {
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) { *step = KG_SPAWN_STEP_PIPE; return errno; }
     /* With stdio closed in this process the pipe can land on 0-2, where the child's stdio set-up would overwrite
@@ -341,7 +366,7 @@ static int spawn_as(const char *path, char *const argv[], char *const envp[], in
     pid_t child = fork();
     if (child == 0) {
         close(status_pipe[0]);
-        child_start(path, argv, envp, out_fd, err_fd, identity, status_pipe[1], fd_limit);
+        child_start(path, argv, envp, out_fd, err_fd, identity, cgroup_procs, status_pipe[1], fd_limit);
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -385,14 +410,15 @@ static int spawn_as(const char *path, char *const argv[], char *const envp[], in
 }
 
 int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
-             const struct kg_spawn_identity *identity, pid_t *pid, enum kg_spawn_step *failed_step) {
+             const struct kg_spawn_identity *identity, const char *const *cgroup_procs, pid_t *pid,
+             enum kg_spawn_step *failed_step) {
     int step = KG_SPAWN_STEP_NONE;
     int rc;
-    if (identity == NULL) {
+    if (identity == NULL && (cgroup_procs == NULL || *cgroup_procs == NULL)) {
         rc = spawn_plain(path, argv, envp, out_fd, err_fd, pid);
         if (rc != 0) step = KG_SPAWN_STEP_POSIX_SPAWN;
     } else {
-        rc = spawn_as(path, argv, envp, out_fd, err_fd, identity, pid, &step);
+        rc = spawn_forked(path, argv, envp, out_fd, err_fd, identity, cgroup_procs, pid, &step);
     }
     if (failed_step != NULL) *failed_step = rc == 0 ? KG_SPAWN_STEP_NONE : (enum kg_spawn_step)step;
     return rc;
@@ -406,6 +432,7 @@ const char *kg_spawn_step_name(enum kg_spawn_step step) {
     case KG_SPAWN_STEP_FORK: return "fork";
     case KG_SPAWN_STEP_REPORT: return "read child status";
     case KG_SPAWN_STEP_SETPGID: return "setpgid";
+    case KG_SPAWN_STEP_CGROUP: return "join cgroup";
     case KG_SPAWN_STEP_SIGNALS: return "reset signals";
     case KG_SPAWN_STEP_STDIN: return "open /dev/null as stdin";
     case KG_SPAWN_STEP_STDOUT: return "dup2 stdout";

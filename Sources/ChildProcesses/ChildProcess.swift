@@ -28,32 +28,46 @@ public final class ChildProcess {
     /// Spawns `path` with `arguments` (argv, including argv[0]) and `environment` (`NAME=value` strings).
     /// Standard input is /dev/null; standard output and error are inherited unless descriptors are given (the
     /// caller keeps ownership of them). With an `identity`, the child runs as that account (see
-    /// `ProcessIdentity`); without one it keeps the gateway's credentials.
+    /// `ProcessIdentity`); without one it keeps the gateway's credentials. With `cgroupProcs` (`cgroup.procs` files
+    /// of cgroups that exist), the child moves itself into those cgroups before anything else, so the program
+    /// and everything it starts run inside them from the first instruction.
     /// Returns once the child has reached exec; blocks the loop thread until then.
     /// `onExit` runs on `loop`'s thread once, after the process has been reaped. Call on `loop`'s thread.
     /// - Throws: `SystemError` when the start fails. Without an identity it names the path (e.g. ENOENT, EACCES);
     ///   with one it also names the ids and the failed step, e.g. "spawn /bin/k as uid 1001 gid 1001: chdir /home/x
-    ///   failed: No such file or directory". A child that failed to start has already been reaped.
+    ///   failed: No such file or directory"; a failed cgroup join names the files. A child that failed to start has
+    ///   already been reaped.
     public init(
         path: String, arguments: [String], environment: [String], loop: EventLoop,
         standardOutput: Int32 = -1, standardError: Int32 = -1, identity: ProcessIdentity? = nil,
-        onExit: @escaping @Sendable (ProcessExitStatus) -> Void
+        cgroupProcs: [String] = [], onExit: @escaping @Sendable (ProcessExitStatus) -> Void
     ) throws {
         loop.preconditionInEventLoop()
         try identity?.validate()
+        if let bad = cgroupProcs.first(where: { $0.utf8.contains(0) }) {
+            throw SystemError("cgroup file \(bad.debugDescription) contains a NUL byte", code: EINVAL)
+        }
         var child: pid_t = 0
         var step = KG_SPAWN_STEP_NONE
         let rc = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                guard let identity else {
-                    return kg_spawn(path, argv, envp, standardOutput, standardError, nil, &child, &step)
-                }
-                return identity.withCIdentity { cIdentity in
-                    kg_spawn(path, argv, envp, standardOutput, standardError, cIdentity, &child, &step)
+                withCStrings(cgroupProcs) { procs in
+                    // NULL instead of an empty list: the posix_spawn path stays available.
+                    let cgroups = cgroupProcs.isEmpty
+                        ? nil : UnsafeRawPointer(procs).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+                    guard let identity else {
+                        return kg_spawn(path, argv, envp, standardOutput, standardError, nil, cgroups, &child, &step)
+                    }
+                    return identity.withCIdentity { cIdentity in
+                        kg_spawn(path, argv, envp, standardOutput, standardError, cIdentity, cgroups, &child, &step)
+                    }
                 }
             }
         }
         guard rc == 0 else {
+            if step == KG_SPAWN_STEP_CGROUP {
+                throw SystemError("spawn \(path): join cgroup (\(cgroupProcs.joined(separator: ", ")))", code: rc)
+            }
             throw SystemError(identity?.describe(step: step, path: path) ?? "spawn \(path)", code: rc)
         }
         pid = child

@@ -293,10 +293,17 @@ final class ChannelHub: KernelMessageSink, WebSocketConnectionDelegate, @uncheck
         }
     }
 
-    func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState) {
+    func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState, reason: String?) {
+        if let reason {
+            // A failure (crash, OOM kill), not a request: nobody acted, so the audit names no user.
+            audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: nil, action: "died",
+                                    resource: "kernels/\(kernelID)", outcome: .failed,
+                                    reason: "\(reason); \(state == .dead ? "not restarted" : "restarting")"))
+        }
         func encode(_ format: WebSocketSubprotocol) -> ReplayBuffer.Entry {
             var bytes: [UInt8] = []
-            let kind = GatewayMessages.status(state.rawValue, session: "kernel-gateway").encode(format, into: &bytes)
+            let kind = GatewayMessages.status(state.rawValue, session: "kernel-gateway", reason: reason)
+                .encode(format, into: &bytes)
             return ReplayBuffer.Entry(kind: kind, bytes: bytes)
         }
         var encoded = EncodedPerFormat<ReplayBuffer.Entry>()

@@ -1,5 +1,6 @@
 import Basics
 import Authorization
+import ControlGroups
 import EventLoop
 import Foundation
 import HTTPServer
@@ -23,6 +24,8 @@ public final class Gateway: Sendable {
     private let logger: Logger
     private let server = Mutex<HTTPServer?>(nil)
     private let cullTask = Mutex<Task<Void, Never>?>(nil)
+    /// The kernels' cgroups, or nil without a writable hierarchy (then no limits can be configured).
+    private let cgroups: CgroupTree?
     /// The shared token in single-user mode (generated when not configured), for printing once at startup.
     public let sharedToken: String?
 
@@ -52,6 +55,12 @@ public final class Gateway: Sendable {
             group.shutdown()
             throw error
         }
+        let cgroups: CgroupTree?
+        do { cgroups = try Gateway.prepareCgroups(configuration, logger: logger) } catch {
+            group.shutdown()
+            throw error
+        }
+        self.cgroups = cgroups
         var lifecycle = KernelLifecycle.Configuration()
         lifecycle.startupTimeout = .seconds(60)
         var managerConfiguration = KernelManagerConfiguration(
@@ -62,6 +71,9 @@ public final class Gateway: Sendable {
             environmentPolicy: .init(passThrough: configuration.kernelEnvAllowList),
             lifecycle: lifecycle, maxKernels: configuration.maxKernels, isolation: isolation)
         managerConfiguration.reservedKernels = configuration.reservedKernels
+        managerConfiguration.cgroups = cgroups
+        managerConfiguration.kernelLimits = configuration.kernelLimits
+        managerConfiguration.userLimits = configuration.userLimits
         let metrics = GatewayMetrics()
         let sessions = SessionStore()
         self.metrics = metrics
@@ -96,7 +108,7 @@ public final class Gateway: Sendable {
         } catch let error as GatewayConfiguration.Error {
             throw GatewayError(error.message)
         }
-        for warning in configuration.isolationWarnings { logger.warning("\(warning)") }
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         guard isolation.isolatesKernels else { return isolation }
         for path in isolation.privatePaths {
             if let problem = KernelDirectories.privacyProblem(path) { throw GatewayError("kernel isolation: \(problem)") }
@@ -115,6 +127,34 @@ public final class Gateway: Sendable {
                                                     "home_root": isolation.homeRoot ?? "(account homes)",
                                                     "network": isolation.network.rawValue])
         return isolation
+    }
+
+    /// The kernels' cgroup tree, when a writable hierarchy is found below `--cgroup-root`: kernels then run in
+    /// cgroups (usage, cleanup of leftovers) even without limits. Without one, configured limits stop the start;
+    /// otherwise the gateway runs without cgroups (logged).
+    static func prepareCgroups(_ configuration: GatewayConfiguration, logger: Logger) throws -> CgroupTree? {
+        let (kernel, user) = (configuration.kernelLimits, configuration.userLimits)
+        do throws(CgroupError) {
+            let tree = try CgroupTree.open(root: configuration.cgroupRoot)
+            do throws(CgroupError) {
+                try tree.check(kernel)
+                try tree.check(user)
+            } catch {
+                tree.base.removeRecursively()
+                throw error
+            }
+            logger.info("kernel cgroups", metadata: ["version": tree.hierarchy.version.rawValue,
+                                                     "base": tree.base.uniqueDirectories.joined(separator: ","),
+                                                     "kernel_limits": "\(kernel)", "user_limits": "\(user)"])
+            return tree
+        } catch {
+            if !kernel.isEmpty || !user.isEmpty {
+                throw GatewayError("resource limits (kernel: \(kernel); user: \(user)) need a writable cgroup hierarchy: \(error.message)")
+            }
+            logger.info("kernels run without cgroups: no resource limits and no usage figures",
+                        metadata: ["error": error.message])
+            return nil
+        }
     }
 
     /// Single-user mode unless a users file is given: the configured token, or a fresh one.
@@ -217,6 +257,9 @@ public final class Gateway: Sendable {
             }
         }
         await manager.shutdownAll()
+        if let cgroups, !(await cgroups.removeAll()) {
+            logger.warning("kernel cgroups not fully removed", metadata: ["base": cgroups.base.uniqueDirectories.joined(separator: ",")])
+        }
         // Let close frames and final writes leave before the loops stop.
         try? await Task.sleep(for: .milliseconds(100))
         group.shutdown()

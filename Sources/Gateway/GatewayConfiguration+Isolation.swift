@@ -6,9 +6,20 @@ extension GatewayConfiguration {
     static let sharedKernelUserWarning =
         "kernel isolation is off: every user's kernels run as the gateway's OS user and can read each other's connection files, memory and files (--allow-shared-kernel-user)"
 
-    /// Warnings about this configuration that operators must see (in `/api/status` and at startup).
+    /// The warning `/api/status` and the startup log carry when users share the machine without a memory limit.
+    static let noMemoryLimitWarning =
+        "no memory limit: in multi-user mode one user's kernel can use all of the machine's memory and take every other kernel down (--kernel-memory-limit, --user-memory-limit)"
+
+    /// Warnings about isolation that operators must see.
     public var isolationWarnings: [String] {
         kernelIsolation == .none && usersFile != nil ? [Self.sharedKernelUserWarning] : []
+    }
+
+    /// Every warning about this configuration that operators must see (in `/api/status` and at startup):
+    /// `isolationWarnings`, and multi-user mode without a gateway-wide memory limit.
+    public var warnings: [String] {
+        let memoryLimited = kernelLimits.memoryBytes != nil || userLimits.memoryBytes != nil
+        return isolationWarnings + (usersFile != nil && !memoryLimited ? [Self.noMemoryLimitWarning] : [])
     }
 
     /// The kernel isolation settings, checked against the process the gateway runs as, with defaults filled in.

@@ -1,15 +1,19 @@
 import Foundation
 import KernelRuntime
+import ResourceLimits
 
 extension GatewayConfiguration {
     /// One option: its flag, environment variable, config-file key, help text, and how to apply a value.
     struct Option: Sendable {
-        enum Kind: Sendable { case string, int, bool, list }
+        /// `limit`: a string or, in the config file, a number.
+        enum Kind: Sendable { case string, int, bool, list, limit }
         let flag: String
         let env: String
         let key: String
         let kind: Kind
         let help: String
+        /// Left out of `--help` and the documented table (options for tests).
+        var hidden = false
         let apply: @Sendable (inout GatewayConfiguration, String) throws -> Void
     }
 
@@ -52,6 +56,13 @@ extension GatewayConfiguration {
         },
         .init(flag: "--sandbox-ro-bind", env: "KG_SANDBOX_RO_BIND", key: "sandbox_ro_bind", kind: .list, help: "Extra host paths visible read-only inside the sandbox (repeatable; env: comma-separated).") { $0.sandboxReadOnlyPaths += try list($1).map(absolutePath) },
         .init(flag: "--bwrap", env: "KG_BWRAP", key: "bwrap", kind: .string, help: "The bubblewrap executable (default /usr/bin/bwrap).") { $0.bubblewrapPath = try absolutePath($1) },
+        .init(flag: "--kernel-memory-limit", env: "KG_KERNEL_MEMORY_LIMIT", key: "kernel_memory_limit", kind: .limit, help: "Memory of one kernel and everything it starts, e.g. 2G (default: none; kernelspecs and the policy may set their own).") { $0.kernelLimits.memoryBytes = try limit($1, MemorySize.parse) },
+        .init(flag: "--kernel-cpu-limit", env: "KG_KERNEL_CPU_LIMIT", key: "kernel_cpu_limit", kind: .limit, help: "CPU of one kernel in cores, e.g. 1.5 (a CFS quota; default: none).") { $0.kernelLimits.cpuMillicores = try limit($1, CPUQuota.parse) },
+        .init(flag: "--kernel-pids-limit", env: "KG_KERNEL_PIDS_LIMIT", key: "kernel_pids_limit", kind: .limit, help: "Processes and threads of one kernel (default: none).") { $0.kernelLimits.pids = try limit($1, ResourceLimits.parsePids) },
+        .init(flag: "--user-memory-limit", env: "KG_USER_MEMORY_LIMIT", key: "user_memory_limit", kind: .limit, help: "Memory of all of one user's kernels together (default: none).") { $0.userLimits.memoryBytes = try limit($1, MemorySize.parse) },
+        .init(flag: "--user-cpu-limit", env: "KG_USER_CPU_LIMIT", key: "user_cpu_limit", kind: .limit, help: "CPU of all of one user's kernels together, in cores (default: none).") { $0.userLimits.cpuMillicores = try limit($1, CPUQuota.parse) },
+        .init(flag: "--user-pids-limit", env: "KG_USER_PIDS_LIMIT", key: "user_pids_limit", kind: .limit, help: "Processes and threads of all of one user's kernels together (default: none).") { $0.userLimits.pids = try limit($1, ResourceLimits.parsePids) },
+        .init(flag: "--cgroup-root", env: "KG_CGROUP_ROOT", key: "cgroup_root", kind: .string, help: "Where cgroup hierarchies are mounted (tests only; default /sys/fs/cgroup).", hidden: true) { $0.cgroupRoot = try absolutePath($1) },
         .init(flag: "--cull-idle-timeout", env: "KG_CULL_IDLE_TIMEOUT", key: "cull_idle_timeout", kind: .int, help: "Seconds a kernel may stay idle before it is shut down (0 = never).") { $0.cullIdleTimeout = try int($1, "cull_idle_timeout", 0...Int(Int32.max)) },
         .init(flag: "--cull-interval", env: "KG_CULL_INTERVAL", key: "cull_interval", kind: .int, help: "Seconds between idle checks (default 300).") { $0.cullInterval = try int($1, "cull_interval", 1...Int(Int32.max)) },
         .init(flag: "--cull-connected", env: "KG_CULL_CONNECTED", key: "cull_connected", kind: .bool, help: "Also cull idle kernels that have connections.") { $0.cullConnected = try bool($1, "cull_connected") },
@@ -167,7 +178,7 @@ extension GatewayConfiguration {
             switch value {
             case let s as String: text = s
             case let b as Bool where option.kind == .bool: text = b ? "true" : "false"
-            case let n as NSNumber where option.kind == .int: text = n.stringValue
+            case let n as NSNumber where option.kind == .int || option.kind == .limit: text = n.stringValue
             case let a as [Any] where option.kind == .list:
                 guard let strings = a as? [String] else { throw Error("config file \(path): '\(key)' must be a list of strings") }
                 text = strings.joined(separator: ",")
@@ -199,6 +210,13 @@ extension GatewayConfiguration {
             throw Error("\(value) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+
+    /// A limit value: "none" (or empty) is no limit, anything else goes through `parse`.
+    static func limit<T>(_ text: String, _ parse: (String) throws(LimitError) -> T) throws -> T? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed.lowercased() == "none" { return nil }
+        do throws(LimitError) { return try parse(trimmed) } catch { throw Error(error.message) }
     }
 
     static func uidRange(_ text: String) throws -> ClosedRange<UInt32> {
@@ -244,13 +262,13 @@ extension GatewayConfiguration {
             "Options (flag / environment variable / config-file key). Precedence: flag > environment > --config file > default.",
             "  --config FILE  (KG_CONFIG)  JSON file with any of the keys below.",
         ]
-        for option in options {
+        for option in options where !option.hidden {
             let value: String
             switch option.kind {
             case .bool: value = ""
             case .int: value = " N"
             case .list: value = " A,B"
-            case .string: value = " VALUE"
+            case .string, .limit: value = " VALUE"
             }
             lines.append("  \(option.flag)\(value)  (\(option.env) / \(option.key))")
             lines.append("      \(option.help)")

@@ -1,5 +1,7 @@
+import ControlGroups
 import Foundation
 import KernelRuntime
+import ResourceLimits
 
 /// Everything an operator can set, with the embedded defaults. Built from (lowest to highest precedence) the
 /// defaults, an optional JSON config file, `KG_*` environment variables and command-line flags, by
@@ -56,6 +58,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var bubblewrapPath = "/usr/bin/bwrap"
     /// The `--config` file this configuration was read from (kept private from kernels), if any.
     public var configFile: String?
+
+    // Resource limits (docs/operations.md, "Resource limits")
+    /// Per-kernel limits of kernelspecs that set none (`--kernel-memory-limit`, `--kernel-cpu-limit`,
+    /// `--kernel-pids-limit`).
+    public var kernelLimits = ResourceLimits.none
+    /// Limits of all of one user's kernels together (`--user-memory-limit`, ...).
+    public var userLimits = ResourceLimits.none
+    /// Where the cgroup hierarchies are mounted (hidden `--cgroup-root`, for tests).
+    public var cgroupRoot = CgroupHierarchy.defaultRoot
 
     // Culling (Jupyter's names and meanings)
     public var cullIdleTimeout = 0

@@ -45,9 +45,13 @@ enum GatewayMessages {
     }
 
     /// iopub `status` with `execution_state` (e.g. restarting, dead, idle), optionally parented to a request.
-    static func status(_ state: String, session: String, parent: [UInt8]? = nil) -> Message {
+    static func status(_ state: String, session: String, parent: [UInt8]? = nil, reason: String? = nil) -> Message {
         var content: [UInt8] = Array(#"{"execution_state":"#.utf8)
         JSONEscaper.appendQuoted(state, to: &content)
+        if let reason {
+            content.append(contentsOf: #","reason":"#.utf8)
+            JSONEscaper.appendQuoted(reason, to: &content)
+        }
         content.append(UInt8(ascii: "}"))
         return Message(channel: .iopub, header: header("status", session: session),
                        parentHeader: parent ?? Array("{}".utf8), content: content)

@@ -1,3 +1,4 @@
+import ControlGroups
 import JupyterProtocol
 import HTTPServer
 import Synchronization
@@ -25,6 +26,14 @@ final class GatewayMetrics: Sendable {
         var badSignatures = 0
         var malformed = 0
         var unresponsive = 0
+    }
+
+    /// One kernel's cgroup figures, read when the page is rendered.
+    struct KernelUsage {
+        let kernelID: String
+        let owner: String
+        let usage: CgroupUsage
+        let memoryLimitBytes: UInt64?
     }
 
     private struct State {
@@ -82,7 +91,7 @@ final class GatewayMetrics: Sendable {
 
     /// The metrics page. `kernelStates` is keyed "kernelspec\0state".
     func render(kernelStates: [String: Int], hubCounters: [ChannelRouter.Counters], connections: Int,
-                kernels: KernelTotals = KernelTotals()) -> String {
+                kernels: KernelTotals = KernelTotals(), usage: [KernelUsage] = []) -> String {
         let s = state.withLock { $0 }
         var out = ""
         func header(_ name: String, _ type: String, _ help: String) {
@@ -172,6 +181,31 @@ final class GatewayMetrics: Sendable {
             guard parts.count == 3 else { continue }
             out += "kernel_gateway_http_responses_total{route=\"\(label(parts[0]))\",method=\"\(label(parts[1]))\",code=\"\(parts[2])\"} \(s.responses[key] ?? 0)\n"
         }
+        out += renderUsage(usage, label: label)
+        return out
+    }
+
+    /// Per-kernel gauges from the cgroups, labelled by kernel id and owner.
+    private func renderUsage(_ rows: [KernelUsage], label: (String) -> String) -> String {
+        guard !rows.isEmpty else { return "" }
+        var out = ""
+        func header(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func lines(_ name: String, _ value: (KernelUsage) -> String?) {
+            for row in rows {
+                guard let v = value(row) else { continue }
+                out += "\(name){kernel_id=\"\(label(row.kernelID))\",owner=\"\(label(row.owner))\"} \(v)\n"
+            }
+        }
+        header("kernel_gateway_kernel_memory_bytes", "gauge", "Memory charged to each kernel's cgroup.")
+        lines("kernel_gateway_kernel_memory_bytes") { $0.usage.memoryBytes.map { String($0) } }
+        header("kernel_gateway_kernel_memory_limit_bytes", "gauge", "Memory limit of each kernel (kernels without one are not listed).")
+        lines("kernel_gateway_kernel_memory_limit_bytes") { $0.memoryLimitBytes.map { String($0) } }
+        header("kernel_gateway_kernel_cpu_seconds_total", "counter", "CPU time used by each kernel and its processes.")
+        lines("kernel_gateway_kernel_cpu_seconds_total") { $0.usage.cpuSeconds.map { String($0) } }
+        header("kernel_gateway_kernel_pids", "gauge", "Processes and threads in each kernel's cgroup.")
+        lines("kernel_gateway_kernel_pids") { $0.usage.pids.map { String($0) } }
         return out
     }
 }

@@ -4,6 +4,7 @@ import JupyterProtocol
 import KernelRuntime
 import EventLoop
 import JSONValue
+import ResourceLimits
 
 extension GatewayResponder {
     /// The Jupyter kernel model: id, name, last_activity, execution_state, connections.
@@ -18,9 +19,38 @@ extension GatewayResponder {
             "execution_state": .string(state.rawValue),
             "connections": .integer(Int64(record.hub.connectionCount)),
         ]
-        // Jupyter adds "reason" only when there is one (a dead kernel).
-        if let reason = await kernel.deathReason, !reason.isEmpty { model["reason"] = .string(reason) }
+        // Jupyter adds "reason" only when there is one (a dead kernel); the gateway also while it restarts after a
+        // failure (an OOM kill, a crash).
+        let deathReason = await kernel.deathReason
+        let failureReason = await kernel.failureReason
+        if let reason = deathReason ?? failureReason, !reason.isEmpty {
+            model["reason"] = .string(reason)
+        }
+        if let cgroup = kernel.cgroup {
+            let usage = cgroup.usage()
+            var used: JSONObject = [:]
+            if let bytes = usage.memoryBytes { used["memory_bytes"] = .integer(Int64(clamping: bytes)) }
+            if let seconds = usage.cpuSeconds { used["cpu_seconds"] = .double(seconds) }
+            if let pids = usage.pids { used["pids"] = .integer(Int64(clamping: pids)) }
+            model["usage"] = .object(used)
+            model["limits"] = limitsModel(cgroup.limits)
+        }
         return .object(model)
+    }
+
+    /// `{"memory_bytes": ..., "cpu_cores": ..., "pids": ..., "user": {...}}`: the kernel's limits and its owner's
+    /// (absent fields: no limit).
+    func limitsModel(_ limits: LimitResolution.Resolved) -> JSONValue {
+        func object(_ l: ResourceLimits) -> JSONObject {
+            var o: JSONObject = [:]
+            if let bytes = l.memoryBytes { o["memory_bytes"] = .integer(Int64(clamping: bytes)) }
+            if let millicores = l.cpuMillicores { o["cpu_cores"] = .double(Double(millicores) / 1000) }
+            if let pids = l.pids { o["pids"] = .integer(Int64(pids)) }
+            return o
+        }
+        var kernel = object(limits.kernel)
+        kernel["user"] = .object(object(limits.user))
+        return .object(kernel)
     }
 
     func listKernels(_ context: RequestContext) async throws(RESTError) -> HTTPServerResponse {
@@ -78,13 +108,20 @@ extension GatewayResponder {
             ? .newSession(kernelspec: specName, ownedKernelCount: start.ownedKernelCount)
             : .newKernel(kernelspec: specName, ownedKernelCount: start.ownedKernelCount)
         try authorize(context, .write, resource, describing: "kernelspec \(specName)")
+        let requested: ResourceLimits
+        do throws(LimitError) { requested = try ResourceLimits(requestEnvironment: environment) } catch {
+            throw RESTError(.badRequest, error.message)
+        }
+        let permissions = policy.current.permissions(for: context.identity)
+        let limits = LimitResolution(roleKernelCeiling: permissions.kernelLimits, roleUserCeiling: permissions.userLimits,
+                                     request: requested)
         let record: KernelRecord
         let startedAt = Monotonic.now
         let (policy, audit, hubLimits, logger) = (self.policy, self.audit, self.hubLimits, self.logger)
         do {
             record = try await manager.startKernel(start, name: name, clientEnvironment: environment,
                                                    forcedEnvironment: ["KERNEL_USERNAME": owner],
-                                                   unixUser: policy.unixUser(of: owner)) { kernel in
+                                                   unixUser: policy.unixUser(of: owner), limits: limits) { kernel in
                 let access = KernelAccessBox(owner: owner)
                 let hub = ChannelHub(kernel: kernel, access: access, policy: policy, audit: audit, limits: hubLimits,
                                      logger: logger)
@@ -110,6 +147,12 @@ extension GatewayResponder {
                                     action: "start", resource: "kernels", outcome: .denied, reason: error.message,
                                     remoteAddress: context.peer.remoteAddress))
             metrics.recordDenial(reason: "kernel_isolation")
+            throw RESTError(error)
+        } catch let error as KernelManagerError where error.code == .aboveResourceLimit {
+            audit.record(AuditEvent(timeMilliseconds: AuditLog.nowMilliseconds(), user: context.identity.username,
+                                    action: "start", resource: "kernels", outcome: .denied, reason: error.message,
+                                    remoteAddress: context.peer.remoteAddress))
+            metrics.recordDenial(reason: "resource_limit")
             throw RESTError(error)
         } catch let error as KernelManagerError {
             metrics.recordKernelStartFailure()

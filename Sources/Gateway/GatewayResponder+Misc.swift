@@ -29,7 +29,7 @@ extension GatewayResponder {
             "connections": .integer(Int64(totalConnections)),
             "kernels": .integer(Int64(manager.count)),
             "kernel_isolation": .string(configuration.kernelIsolation.rawValue),
-            "warnings": .array(configuration.isolationWarnings.map { .string($0) }),
+            "warnings": .array(configuration.warnings.map { .string($0) }),
         ]))
     }
 
@@ -107,7 +107,12 @@ extension GatewayResponder {
         var kernelStates: [String: Int] = [:]
         var hubCounters: [ChannelRouter.Counters] = []
         var kernelTotals = GatewayMetrics.KernelTotals()
+        var usage: [GatewayMetrics.KernelUsage] = []
         for record in manager.all {
+            if let cgroup = record.kernel.cgroup {
+                usage.append(.init(kernelID: record.id, owner: record.kernel.owner, usage: cgroup.usage(),
+                                   memoryLimitBytes: cgroup.limits.kernel.memoryBytes))
+            }
             let kernelCounters = await record.kernel.counters
             kernelTotals.badSignatures += kernelCounters.badSignatures
             kernelTotals.malformed += kernelCounters.malformed
@@ -121,7 +126,7 @@ extension GatewayResponder {
             hubCounters.append(counters)
         }
         let text = metrics.render(kernelStates: kernelStates, hubCounters: hubCounters,
-                                  connections: totalConnections, kernels: kernelTotals)
+                                  connections: totalConnections, kernels: kernelTotals, usage: usage)
         var headers = HTTPHeaders()
         headers.set(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
         return .response(HTTPResponse(status: .ok, headers: headers, body: Array(text.utf8)))

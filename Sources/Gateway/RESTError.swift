@@ -39,7 +39,7 @@ struct RESTError: Error, Equatable {
         switch error.code {
         case .unknownKernelSpec, .notFound: status = .notFound
         case .invalidRequest: status = .badRequest
-        case .limitReached, .reservedForAdmins, .forbidden: status = .forbidden
+        case .limitReached, .reservedForAdmins, .forbidden, .aboveResourceLimit: status = .forbidden
         case .startFailed: status = .internalServerError
         case .shuttingDown: status = .serviceUnavailable
         }

@@ -1,6 +1,7 @@
 import Basics
 import CLinuxShim
 import ChildProcesses
+import ControlGroups
 import EventLoop
 import Glibc
 import JupyterProtocol
@@ -20,6 +21,9 @@ public actor Kernel {
     public nonisolated let owner: String
     public nonisolated let loop: EventLoop
     public nonisolated let connectionFile: String
+    /// The kernel's cgroup (limits, usage), or nil when the gateway runs without cgroups. Every process of the
+    /// kernel joins it before exec; what is left in it when a process ends is killed.
+    public nonisolated let cgroup: KernelCgroup?
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
 
     /// Why a control request could not be carried out.
@@ -84,10 +88,12 @@ public actor Kernel {
     /// `connectionFile` (written by the manager with `info`).
     public init(id: String, spec: KernelSpec, owner: String, info: ConnectionInfo, connectionFile: String,
                 plan: LaunchPlan, loop: EventLoop, store: ConnectionFileStore,
-                privateDirectory: String? = nil, socketOwnerUID: UInt32? = nil, lifecycle: KernelLifecycle.Configuration,
+                privateDirectory: String? = nil, socketOwnerUID: UInt32? = nil, cgroup: KernelCgroup? = nil,
+                lifecycle: KernelLifecycle.Configuration,
                 heartbeatInterval: Duration = .seconds(5), logger: Logger,
                 onFinished: @escaping @Sendable (String) -> Void) throws {
         self.heartbeatInterval = heartbeatInterval
+        self.cgroup = cgroup
         self.id = id
         self.spec = spec
         self.owner = owner
@@ -117,6 +123,9 @@ public actor Kernel {
 
     /// Why the kernel is dead (the model's `reason`), or nil while it is not.
     public var deathReason: String? { lifecycle.deathReason }
+
+    /// Why the last process failed while the kernel restarts after it (see `KernelLifecycle.lastFailure`).
+    public var failureReason: String? { lifecycle.lastFailure }
 
     /// The lifecycle phase (for diagnostics and tests).
     public var phase: KernelLifecycle.Phase { lifecycle.phase }
@@ -253,7 +262,7 @@ public actor Kernel {
         case .notifyObservers(let state):
             if state == .restarting { counters.restarts += 1 }
             logger.info("kernel state changed", metadata: ["state": state.rawValue])
-            sink?.kernel(id, didChangeState: state)
+            sink?.kernel(id, didChangeState: state, reason: state == .dead ? lifecycle.deathReason : lifecycle.lastFailure)
         case .ready:
             startHeartbeat()
             ownRequests.removeAll()
@@ -287,9 +296,11 @@ public actor Kernel {
                 }
             }
             output = try openOutputPipe()
+            cgroup?.processStarting()
             process = try ChildProcess(path: plan.executablePath, arguments: plan.arguments,
                                        environment: plan.envp, loop: loop, standardOutput: output.write,
-                                       standardError: output.write, identity: plan.identity) { [self] status in
+                                       standardError: output.write, identity: plan.identity,
+                                       cgroupProcs: cgroup?.procsFiles ?? []) { [self] status in
                 self.assumeIsolated { kernel in
                     kernel.logger.info("kernel process ended", metadata: ["status": "\(status)"])
                     let exit: KernelLifecycle.ExitStatus
@@ -297,7 +308,9 @@ public actor Kernel {
                     case .exited(let code): exit = .exited(code: code)
                     case .signaled(let signal): exit = .signaled(signal: signal)
                     }
-                    kernel.feed(.processExited(generation: generation, status: exit))
+                    // SIGKILL, or bubblewrap reporting its child's SIGKILL as 128 + 9.
+                    let cause = kernel.cgroup?.processEnded(killed: status == .signaled(SIGKILL) || status == .exited(128 + SIGKILL))
+                    kernel.feed(.processExited(generation: generation, status: exit, cause: cause))
                 }
             }
             logger.info("kernel process started", metadata: ["pid": "\(process?.pid ?? 0)", "kernel_name": spec.name])
@@ -375,7 +388,7 @@ public actor Kernel {
         let waiters = finishWaiters
         finishWaiters.removeAll()
         for waiter in waiters { waiter.resume() }
-        sink?.kernel(id, didChangeState: .dead)
+        sink?.kernel(id, didChangeState: .dead, reason: nil)
         sink = nil
         onFinished(id)
     }

@@ -176,8 +176,9 @@ extension KernelLifecycle {
         case iopubSeen
         /// An iopub `status` message with this `execution_state` arrived (also counts as iopub seen).
         case statusMessage(executionState: String)
-        /// The process of `generation` exited. Whether that was expected is decided by the lifecycle.
-        case processExited(generation: UInt64, status: ExitStatus)
+        /// The process of `generation` exited. Whether that was expected is decided by the lifecycle. `cause`, when
+        /// known, says why in words (e.g. "out of memory: limit 2 GiB") and leads the failure reason.
+        case processExited(generation: UInt64, status: ExitStatus, cause: String? = nil)
         /// A client asked for an interrupt.
         case interruptRequested
         /// A client asked for a restart.

@@ -29,6 +29,10 @@ public struct KernelLifecycle: Sendable {
     public private(set) var generation: UInt64 = 0
     /// Whether the kernel has ever been ready.
     public private(set) var hasBeenReady = false
+    /// Why the last process failed (crash, OOM kill, startup timeout) while the kernel recovers from it: set by a
+    /// failure, cleared when a process becomes ready or a client asks for a restart. With `deathReason`, what the
+    /// kernel model and the `restarting`/`dead` status messages report.
+    public private(set) var lastFailure: String?
 
     private var processRunning = false
     private var armed: [TimerKind: UInt64] = [:]
@@ -79,9 +83,9 @@ public struct KernelLifecycle: Sendable {
             updateReadiness(&actions) { $0.iopubSeen = true }
         case .statusMessage(let raw):
             onStatus(raw, &actions)
-        case .processExited(let generation, let status):
+        case .processExited(let generation, let status, let cause):
             guard generation == self.generation, processRunning else { break }
-            onProcessExited(status, &actions)
+            onProcessExited(status, cause: cause, &actions)
         case .interruptRequested:
             onInterrupt(&actions)
         case .restartRequested:
@@ -139,6 +143,7 @@ public struct KernelLifecycle: Sendable {
         disarm(.startup, &actions)
         disarm(.kernelInfoRetry, &actions)
         hasBeenReady = true
+        lastFailure = nil
         let state = readiness.lastStatus ?? .idle
         phase = .running(state)
         setExecutionState(state, &actions)
@@ -170,14 +175,14 @@ public struct KernelLifecycle: Sendable {
         }
     }
 
-    private mutating func onProcessExited(_ status: ExitStatus, _ actions: inout [Action]) {
+    private mutating func onProcessExited(_ status: ExitStatus, cause: String?, _ actions: inout [Action]) {
         processRunning = false
         disarmProcessTimers(&actions)
         switch phase {
         case .starting:
-            fail("kernel exited before becoming ready (\(status))", &actions)
+            fail(cause.map { "\($0) (kernel \(status) before becoming ready)" } ?? "kernel exited before becoming ready (\(status))", &actions)
         case .running:
-            fail("kernel died unexpectedly (\(status))", &actions)
+            fail(cause.map { "\($0) (kernel \(status))" } ?? "kernel died unexpectedly (\(status))", &actions)
         case .stopping(_, let goal):
             completeStop(goal, &actions)
         case .notStarted, .launching, .awaitingRestart, .dead, .shutDown:
@@ -198,6 +203,7 @@ public struct KernelLifecycle: Sendable {
     }
 
     private mutating func onRestartRequested(_ actions: inout [Action]) {
+        if !isTerminating, phase != .notStarted { lastFailure = nil }
         switch phase {
         case .notStarted:
             actions.append(.reject(.restart, reason: "kernel has not been started"))
@@ -316,6 +322,7 @@ public struct KernelLifecycle: Sendable {
     /// The process is gone (or never started) because something went wrong.
     private mutating func fail(_ reason: String, _ actions: inout [Action]) {
         disarmProcessTimers(&actions)
+        lastFailure = reason
         guard hasBeenReady else {
             die(reason, &actions)
             return

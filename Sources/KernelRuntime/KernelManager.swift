@@ -1,4 +1,6 @@
+import ControlGroups
 import EventLoop
+import ResourceLimits
 import Foundation
 import JupyterProtocol
 import Logging
@@ -34,6 +36,7 @@ public actor KernelManager<Attachment: Sendable> {
     /// finishes meanwhile leaves it, so its start does not enter it).
     private var launching: [String: Kernel] = [:]
     private var portsByKernel: [String: [Int]] = [:]
+    private var cgroupsByKernel: [String: KernelCgroup] = [:]
 
     /// The gateway's own account: what sandboxed kernels run as when the gateway is not root.
     private let gatewayAccount: UnixAccount?
@@ -91,13 +94,18 @@ public actor KernelManager<Attachment: Sendable> {
     ///   - clientEnvironment: the request's `env`; only valid `KERNEL_*` variables are used.
     ///   - forcedEnvironment: variables the gateway sets and clients cannot override (e.g. `KERNEL_USERNAME`).
     ///   - unixUser: the owner's `unix_user` from the users file (isolation maps through the pattern otherwise).
+    ///   - limits: the caller's part of the limit resolution, the owner's role ceilings and what the request asked
+    ///     for; the manager fills in the gateway's and the kernelspec's limits (see `LimitResolution`).
     ///   - attach: called once on the ready kernel, before anyone else can find it. If the start then fails after
     ///     all (the kernel finished meanwhile, or the gateway is stopping), the attachment is dropped unused.
     /// - Throws: `KernelManagerError` with a code saying why (`.forbidden` when isolation refuses the owner,
-    ///   `.limitReached` at `maxKernels`, `.reservedForAdmins` when only the reserved slots are left for a start
-    ///   that may not use them, `.shuttingDown` after `shutdownAll`).
+    ///   `.aboveResourceLimit` when the request asks for more than its limits allow, `.invalidRequest` for a
+    ///   malformed limit, `.limitReached` at `maxKernels`, `.reservedForAdmins` when only the reserved slots are
+    ///   left for a start that may not use them, `.shuttingDown` after `shutdownAll`, `.startFailed` when limits
+    ///   apply but no cgroup can enforce them).
     public func startKernel(_ start: KernelStart, name: String?, clientEnvironment: [String: JSONValue] = [:],
                             forcedEnvironment: [String: String] = [:], unixUser: String? = nil,
+                            limits: LimitResolution = LimitResolution(),
                             attach: @Sendable (Kernel) async -> Attachment) async throws -> Entry {
         defer { endStart(start) }
         let owner = start.owner
@@ -111,6 +119,7 @@ public actor KernelManager<Attachment: Sendable> {
             throw KernelManagerError(.unknownKernelSpec, "no such kernelspec: \(specName)")
         }
         let account = try isolationAccount(owner: owner, configured: unixUser)
+        let resolved = try resolveLimits(limits, spec: spec)
         // Ports are found by binding port 0 and closing; another process can take one before the kernel binds it.
         // A kernel that dies before it is ready is therefore tried again with fresh ports and a fresh id (a broken
         // kernel fails the same way each time, so this costs it two quick extra attempts). The start stays admitted
@@ -130,11 +139,19 @@ public actor KernelManager<Attachment: Sendable> {
             } catch let error as KernelRuntimeError {
                 throw KernelManagerError(.invalidRequest, error.message)
             }
-            if let account {
-                kernel = try launchIsolated(id: id, spec: spec, owner: owner, account: account, environment: environment)
-            } else {
-                kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment)
+            let cgroup = try prepareCgroup(id: id, owner: owner, limits: resolved)
+            do {
+                if let account {
+                    kernel = try launchIsolated(id: id, spec: spec, owner: owner, account: account, environment: environment,
+                                                cgroup: cgroup)
+                } else {
+                    kernel = try launchOnce(id: id, spec: spec, owner: owner, environment: environment, cgroup: cgroup)
+                }
+            } catch {
+                if let cgroup, let cgroups = configuration.cgroups { await cgroups.release(cgroup) }
+                throw error
             }
+            if let cgroup { cgroupsByKernel[id] = cgroup }
             launching[id] = kernel
             do {
                 try await kernel.start()
@@ -167,8 +184,47 @@ public actor KernelManager<Attachment: Sendable> {
         return entry
     }
 
+    /// The limits of a new kernel of `spec` and of its owner's kernels (`LimitResolution`), checked against what
+    /// the cgroups can enforce.
+    private func resolveLimits(_ limits: LimitResolution, spec: KernelSpec) throws -> LimitResolution.Resolved {
+        var resolution = limits
+        resolution.gatewayKernel = configuration.kernelLimits
+        resolution.gatewayUser = configuration.userLimits
+        resolution.kernelspec = spec.limits
+        let resolved: LimitResolution.Resolved
+        do throws(LimitError) { resolved = try resolution.resolve() } catch {
+            throw KernelManagerError(error.code == .aboveAllowed ? .aboveResourceLimit : .invalidRequest, error.message)
+        }
+        guard let cgroups = configuration.cgroups else {
+            if !resolved.kernel.isEmpty || !resolved.user.isEmpty {
+                throw KernelManagerError(
+                    .startFailed,
+                    "kernel \(spec.name) has resource limits (kernel: \(resolved.kernel); user: \(resolved.user)) but the gateway has no writable cgroup hierarchy to enforce them")
+            }
+            return resolved
+        }
+        do throws(CgroupError) {
+            try cgroups.check(resolved.kernel)
+            try cgroups.check(resolved.user)
+        } catch {
+            throw KernelManagerError(.startFailed, "kernel \(spec.name): \(error.message)")
+        }
+        return resolved
+    }
+
+    /// The cgroup of a new kernel, or nil when the gateway runs without cgroups.
+    private func prepareCgroup(id: String, owner: String, limits: LimitResolution.Resolved) throws -> KernelCgroup? {
+        guard let cgroups = configuration.cgroups else { return nil }
+        do throws(CgroupError) {
+            return try cgroups.prepareKernel(id: id, owner: owner, limits: limits)
+        } catch {
+            throw KernelManagerError(.startFailed, "cannot create the kernel's cgroup: \(error.message)")
+        }
+    }
+
     /// Allocates ports, writes the connection file and creates the kernel (not yet started).
-    private func launchOnce(id: String, spec: KernelSpec, owner: String, environment: KernelEnvironment) throws -> Kernel {
+    private func launchOnce(id: String, spec: KernelSpec, owner: String, environment: KernelEnvironment,
+                            cgroup: KernelCgroup?) throws -> Kernel {
         let allocated: [Int]
         do { allocated = try ports.allocate(count: 5) } catch {
             throw KernelManagerError(.startFailed, "cannot allocate ports: \(error)")
@@ -190,7 +246,7 @@ public actor KernelManager<Attachment: Sendable> {
         }
         do {
             let kernel = try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
-                                    loop: group.next(), store: store,
+                                    loop: group.next(), store: store, cgroup: cgroup,
                                     lifecycle: lifecycleConfiguration(for: spec),
                                     heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
                 guard let self else { return }
@@ -227,7 +283,7 @@ public actor KernelManager<Attachment: Sendable> {
     /// Creates the kernel's private directory (owned by `account`), its ipc connection file and the isolated
     /// launch plan, and the kernel (not yet started). Everything created is removed again on failure.
     private func launchIsolated(id: String, spec: KernelSpec, owner: String, account: UnixAccount,
-                                environment: KernelEnvironment) throws -> Kernel {
+                                environment: KernelEnvironment, cgroup: KernelCgroup?) throws -> Kernel {
         let isolation = configuration.isolation
         let directory = isolation.kernelDirectory(for: id)
         let home: String
@@ -249,7 +305,7 @@ public actor KernelManager<Attachment: Sendable> {
                           hostPath: { SandboxCommand.inspect($0, reachableBy: account) })
             return try Kernel(id: id, spec: spec, owner: owner, info: info, connectionFile: path, plan: plan,
                               loop: group.next(), store: store, privateDirectory: directory, socketOwnerUID: account.uid,
-                              lifecycle: lifecycleConfiguration(for: spec),
+                              cgroup: cgroup, lifecycle: lifecycleConfiguration(for: spec),
                               heartbeatInterval: configuration.heartbeatInterval, logger: logger) { [weak self] id in
                 guard let self else { return }
                 Task { await self.forget(id) }
@@ -289,10 +345,13 @@ public actor KernelManager<Attachment: Sendable> {
         }
     }
 
-    /// Releases the kernel's ports and takes it out of the table (handing the entry to `onRemove`) or out of the
+    /// Releases the kernel's ports and cgroup (in the background: leftovers are killed and waited for) and takes it out of the table (handing the entry to `onRemove`) or out of the
     /// starts in progress. Safe to call more than once: only the first call finds it.
     private func forget(_ id: String) {
         if let allocated = portsByKernel.removeValue(forKey: id) { ports.release(allocated) }
+        if let cgroup = cgroupsByKernel.removeValue(forKey: id), let cgroups = configuration.cgroups {
+            Task { await cgroups.release(cgroup) }
+        }
         launching.removeValue(forKey: id)
         guard let entry = table.withLock({ $0.remove(id: id) }) else { return }
         onRemove(entry)

@@ -1,3 +1,6 @@
+import ControlGroups
+import ResourceLimits
+
 /// Everything a `KernelManager` needs to launch kernels (`KernelManager.Configuration`).
 public struct KernelManagerConfiguration: Sendable {
     /// Where kernelspecs come from (discovered again by `reloadKernelSpecs`).
@@ -21,6 +24,13 @@ public struct KernelManagerConfiguration: Sendable {
     /// How kernels are kept apart (accounts, sandbox, private ipc directories). The gateway checks the
     /// settings (root, roots reachable, files private) before creating the manager.
     public var isolation = KernelIsolation()
+    /// The cgroups kernels run in (limits, usage, cleanup), or nil without a writable hierarchy: then any limit
+    /// that applies to a start refuses it.
+    public var cgroups: CgroupTree?
+    /// Per-kernel limits of kernelspecs that set none (`--kernel-*-limit`).
+    public var kernelLimits = ResourceLimits.none
+    /// Limits of all of one user's kernels together (`--user-*-limit`).
+    public var userLimits = ResourceLimits.none
 
     /// A configuration with the defaults above for everything not given.
     public init(catalog: KernelSpecCatalog.Configuration, runtimeDirectory: String,

@@ -19,6 +19,8 @@ public struct KernelManagerError: Error, Sendable, CustomStringConvertible, Equa
         /// Kernel isolation refuses this user: no Unix account mapping, or an account that may not run
         /// kernels (403).
         case forbidden
+        /// The request asked for more memory, CPU or processes than the kernelspec, policy or gateway allow (403).
+        case aboveResourceLimit
     }
     public let code: Code
     public let message: String

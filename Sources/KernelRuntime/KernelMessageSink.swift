@@ -13,5 +13,7 @@ public protocol KernelMessageSink: AnyObject, Sendable {
 
     /// The lifecycle state changed. For `.restarting` and `.dead` the sink should tell clients with an iopub
     /// `status` message (the kernel process cannot); `.idle`/`.busy` come from the kernel's own status messages.
-    func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState)
+    /// `reason` says why the kernel is restarting or dead after a failure (e.g. "out of memory: limit 2 GiB
+    /// (kernel killed by signal 9)"); nil for requested restarts, shutdowns and the other states.
+    func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState, reason: String?)
 }

@@ -1,4 +1,5 @@
 import JSONValue
+import ResourceLimits
 
 /// One kernelspec: the validated contents of a `kernel.json` plus where it lives.
 ///
@@ -39,6 +40,12 @@ public struct KernelSpec: Sendable, Equatable {
     public let metadata: JSONValue
     /// `kernel_protocol_version` when present.
     public let kernelProtocolVersion: String?
+    /// Resource limits of this spec's kernels, from `metadata.kernel_gateway` (`memory_limit`, `cpu_limit`,
+    /// `pids_limit`); they replace the gateway's `--kernel-*-limit` defaults, under the policy's ceilings.
+    public let limits: ResourceLimits
+
+    /// The `metadata` key holding the gateway's settings for a kernelspec.
+    public static let gatewayMetadataKey = "kernel_gateway"
     /// Names of the resource files present in `resourceDirectory`: the known ones plus any other `logo-*` file,
     /// sorted; only files `KernelSpecCatalog.resourcePath` would serve (regular, not escaping the directory).
     public let resourceFiles: [String]
@@ -48,8 +55,10 @@ public struct KernelSpec: Sendable, Equatable {
     public init(
         name: String, resourceDirectory: String, specFile: String, argv: [String], displayName: String = "",
         language: String = "", env: [String: String] = [:], interruptMode: InterruptMode = .signal,
-        metadata: JSONValue = .object([:]), kernelProtocolVersion: String? = nil, resourceFiles: [String] = []
+        metadata: JSONValue = .object([:]), kernelProtocolVersion: String? = nil, resourceFiles: [String] = [],
+        limits: ResourceLimits = .none
     ) {
+        self.limits = limits
         self.name = name
         self.resourceDirectory = resourceDirectory
         self.specFile = specFile
@@ -172,6 +181,16 @@ public struct KernelSpec: Sendable, Equatable {
         case let other?: throw invalid("'metadata' must be an object, not \(other.kindName)")
         }
 
+        var limits = ResourceLimits.none
+        switch metadata.objectValue?[Self.gatewayMetadataKey] {
+        case nil: break
+        case .object(let settings)?:
+            do throws(LimitError) { limits = try ResourceLimits(json: settings) } catch {
+                throw invalid("metadata.\(Self.gatewayMetadataKey).\(error.message)")
+            }
+        case let other?: throw invalid("'metadata.\(Self.gatewayMetadataKey)' must be an object, not \(other.kindName)")
+        }
+
         let protocolVersion: String?
         switch object["kernel_protocol_version"] {
         case .integer(let number)?: protocolVersion = String(number)
@@ -183,7 +202,7 @@ public struct KernelSpec: Sendable, Equatable {
             name: name.lowercased(), resourceDirectory: directory, specFile: specFile, argv: argv,
             displayName: try optionalString("display_name") ?? "", language: try optionalString("language") ?? "",
             env: env, interruptMode: interruptMode, metadata: metadata, kernelProtocolVersion: protocolVersion,
-            resourceFiles: resourceFiles)
+            resourceFiles: resourceFiles, limits: limits)
     }
 
     /// The normalized `kernel.json` object served as `spec` by `/api/kernelspecs`: `argv`, `display_name`,

@@ -1,3 +1,4 @@
+import ResourceLimits
 import Testing
 @testable import Authorization
 
@@ -157,6 +158,36 @@ import Testing
         } catch {
             #expect(error.detail.contains("inspect_request needs execute on every channel"), "\(error)")
             #expect(error.detail.contains(#""*/inspect_request""#), "\(error)")
+        }
+    }
+}
+
+@Suite struct PolicyFileLimitsTests {
+    @Test func roleLimitsAreParsedInheritedAndCombinedMostGenerously() throws {
+        let text = #"""
+            {"version": 1, "roles": {
+              "student": {"inherits": "user", "kernel_limits": {"memory_limit": "1G", "cpu_limit": 0.5},
+                          "user_limits": {"memory_limit": "2G", "pids_limit": 256}},
+              "ta": {"inherits": "student", "kernel_limits": {"memory_limit": "4G", "cpu_limit": 2}}}}
+            """#
+        let p = try Policy(fileContents: Array(text.utf8))
+        let student = try #require(p.roles["student"])
+        #expect(student.kernelLimits == ResourceLimits(memoryBytes: 1 << 30, cpuMillicores: 500))
+        #expect(student.userLimits == ResourceLimits(memoryBytes: 2 << 30, pids: 256))
+        #expect(try #require(p.roles["ta"]).userLimits == student.userLimits, "inherited")
+        let both = p.permissions(for: Identity(username: "x", roles: ["student", "ta"]))
+        #expect(both.kernelLimits == ResourceLimits(memoryBytes: 4 << 30, cpuMillicores: 2000))
+        let withUser = p.permissions(for: Identity(username: "x", roles: ["student", "user"]))
+        #expect(withUser.kernelLimits.isEmpty, "the built-in user role sets no ceiling")
+        #expect(p.permissions(for: Identity(username: "x", roles: ["viewer"])).kernelLimits.isEmpty)
+    }
+
+    @Test func badLimitsNameThePath() {
+        let text = #"{"version": 1, "roles": {"s": {"kernel_limits": {"memory_limit": "huge"}}}}"#
+        #expect {
+            try Policy(fileContents: Array(text.utf8))
+        } throws: { error in
+            "\(error)".contains("roles.s.kernel_limits") && "\(error)".contains("memory_limit")
         }
     }
 }

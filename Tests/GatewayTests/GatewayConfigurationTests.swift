@@ -95,9 +95,33 @@ import Testing
     @Test func helpListsEveryOption() throws {
         let outcome = try GatewayConfiguration.load(arguments: ["--help"], environment: [:]) { _ in Data() }
         #expect(outcome == .help)
-        for option in GatewayConfiguration.options {
+        for option in GatewayConfiguration.options where !option.hidden {
             #expect(GatewayConfiguration.helpText.contains(option.flag))
             #expect(GatewayConfiguration.helpText.contains(option.env))
         }
+        #expect(!GatewayConfiguration.helpText.contains("--cgroup-root"), "a test option")
+    }
+
+    @Test func resourceLimits() throws {
+        let c = try load(["--kernel-memory-limit", "2G", "--kernel-cpu-limit=1.5", "--user-pids-limit", "512"],
+                         env: ["KG_USER_MEMORY_LIMIT": "8G", "KG_KERNEL_PIDS_LIMIT": "none"])
+        #expect(c.kernelLimits.memoryBytes == 2 << 30 && c.kernelLimits.cpuMillicores == 1500 && c.kernelLimits.pids == nil)
+        #expect(c.userLimits.memoryBytes == 8 << 30 && c.userLimits.pids == 512 && c.userLimits.cpuMillicores == nil)
+        let f = try load(["--config", "c.json"], file: #"{"kernel_pids_limit": 64, "user_cpu_limit": 2.5, "kernel_memory_limit": 1073741824, "cgroup_root": "/tmp/cg"}"#)
+        #expect(f.kernelLimits.pids == 64 && f.userLimits.cpuMillicores == 2500 && f.kernelLimits.memoryBytes == 1 << 30)
+        #expect(f.cgroupRoot == "/tmp/cg")
+        #expect(try load([]).kernelLimits.isEmpty && (try load([])).cgroupRoot == "/sys/fs/cgroup")
+        #expect(throws: GatewayConfiguration.Error("--kernel-memory-limit: 'lots' is not a memory size (e.g. 2G, 512M, 1.5GiB, or bytes)")) {
+            try load(["--kernel-memory-limit", "lots"])
+        }
+        #expect(throws: GatewayConfiguration.Error.self) { try load(["--kernel-cpu-limit", "0"]) }
+    }
+
+    @Test func multiUserWithoutMemoryLimitWarns() throws {
+        let users = try load(["--users-file", "/u.json", "--kernel-isolation", "sandbox"])
+        #expect(users.warnings.contains(GatewayConfiguration.noMemoryLimitWarning))
+        let limited = try load(["--users-file", "/u.json", "--kernel-isolation", "sandbox", "--user-memory-limit", "4G"])
+        #expect(limited.warnings.isEmpty)
+        #expect(try load([]).warnings.isEmpty, "single-user mode")
     }
 }

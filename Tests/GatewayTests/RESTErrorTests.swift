@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test(arguments: [
-        (KernelManagerError.Code.unknownKernelSpec, 404), (.notFound, 404), (.invalidRequest, 400),
+        (KernelManagerError.Code.unknownKernelSpec, 404), (.notFound, 404), (.invalidRequest, 400), (.aboveResourceLimit, 403),
         (.limitReached, 403), (.forbidden, 403), (.startFailed, 500), (.shuttingDown, 503),
     ])
     func managerErrorsMapToStatuses(code: KernelManagerError.Code, status: Int) {

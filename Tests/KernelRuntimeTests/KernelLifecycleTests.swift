@@ -693,3 +693,39 @@ private func isDead(_ phase: L.Phase) -> Bool {
         #expect(KernelLifecycle.describe(.milliseconds(250)) == "250 ms")
     }
 }
+
+/// A death with a known cause (an OOM kill by the kernel's memory limit) follows the rules of any crash; the
+/// cause leads the reason, which `lastFailure` keeps while the kernel restarts.
+@Suite struct KernelLifecycleFailureCauseTests {
+    @Test func causeLeadsTheReasonAndTheRestartRulesStay() {
+        var d = Driver(L.Configuration(restartLimit: 1, restartDelay: .zero))
+        d.startReady()
+        #expect(d.lifecycle.lastFailure == nil)
+        let oom = "out of memory: limit 2 GiB"
+        let first = d.send(.processExited(generation: d.generation, status: .signaled(signal: 9), cause: oom))
+        #expect(notifications(first) == [.restarting])
+        #expect(d.lifecycle.lastFailure == "out of memory: limit 2 GiB (kernel killed by signal 9)")
+        d.becomeReady()
+        #expect(d.lifecycle.lastFailure == nil, "cleared once a process is ready again")
+        let last = d.send(.processExited(generation: d.generation, status: .signaled(signal: 9), cause: oom))
+        #expect(notifications(last) == [.dead])
+        #expect(d.lifecycle.deathReason?.contains("last failure: out of memory: limit 2 GiB") == true)
+    }
+
+    @Test func causeBeforeReadyAndWithoutAutoRestart() {
+        var d = Driver(L.Configuration(autoRestart: false))
+        d.send(.startRequested)
+        d.send(.launched(generation: d.generation))
+        d.send(.processExited(generation: d.generation, status: .exited(code: 137), cause: "out of memory: limit 64 MiB"))
+        #expect(d.lifecycle.deathReason == "out of memory: limit 64 MiB (kernel exit status 137 before becoming ready)")
+    }
+
+    @Test func aClientRestartClearsTheFailure() {
+        var d = Driver(L.Configuration(restartDelay: .seconds(1)))
+        d.startReady()
+        d.crash()
+        #expect(d.lifecycle.lastFailure == "kernel died unexpectedly (killed by signal 9)")
+        d.send(.restartRequested)
+        #expect(d.lifecycle.lastFailure == nil)
+    }
+}

@@ -27,7 +27,7 @@ final class RecordingSink: KernelMessageSink, Sendable {
         records.withLock { $0.append(Record(channel: channel, msgType: msgType, parentMsgID: parent, content: content)) }
     }
 
-    func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState) {
+    func kernel(_ kernelID: String, didChangeState state: KernelLifecycle.ExecutionState, reason: String?) {
         states.withLock { $0.append(state) }
     }
 

@@ -1,3 +1,4 @@
+import ResourceLimits
 import Foundation
 import Testing
 import JSONValue
@@ -156,5 +157,19 @@ private func error(_ json: String, name: String = "k") -> KernelRuntimeError? {
         } throws: { error in
             (error as? KernelRuntimeError)?.message == "/where/kernel.json: not valid JSON (at byte 15: expected a key string)"
         }
+    }
+}
+
+@Suite struct KernelSpecLimitsTests {
+    @Test func limitsFromGatewayMetadata() throws {
+        let spec = try parse(#"{"argv": ["k"], "metadata": {"debugger": true, "kernel_gateway": {"memory_limit": "1G", "cpu_limit": 0.5, "pids_limit": 64}}}"#)
+        #expect(spec.limits == ResourceLimits(memoryBytes: 1 << 30, cpuMillicores: 500, pids: 64))
+        #expect(try parse(#"{"argv": ["k"]}"#).limits.isEmpty)
+    }
+
+    @Test func badLimitsNameTheField() {
+        #expect(throws: KernelRuntimeError.self) { try parse(#"{"argv": ["k"], "metadata": {"kernel_gateway": {"memory_limit": "huge"}}}"#) }
+        #expect(throws: KernelRuntimeError.self) { try parse(#"{"argv": ["k"], "metadata": {"kernel_gateway": {"memroy_limit": "1G"}}}"#) }
+        #expect(throws: KernelRuntimeError.self) { try parse(#"{"argv": ["k"], "metadata": {"kernel_gateway": "1G"}}"#) }
     }
 }

@@ -76,6 +76,7 @@ enum kg_spawn_step {
     KG_SPAWN_STEP_FORK,          ///< parent: fork
     KG_SPAWN_STEP_REPORT,        ///< parent: reading the child's status record
     KG_SPAWN_STEP_SETPGID,
+    KG_SPAWN_STEP_CGROUP,        ///< writing the child's pid into one of `cgroup_procs`
     KG_SPAWN_STEP_SIGNALS,       ///< resetting dispositions or unblocking signals
     KG_SPAWN_STEP_STDIN,         ///< opening /dev/null as standard input
     KG_SPAWN_STEP_STDOUT,        ///< dup2(out_fd, 1)
@@ -95,16 +96,22 @@ enum kg_spawn_step {
 /// SIGCHLD reset to default, and every descriptor above 2 closed. stdin is /dev/null; stdout/stderr go to
 /// `out_fd`/`err_fd` when >= 0 (else inherited). Blocks until the child has called execve (or failed).
 ///
-/// `identity` NULL: posix_spawn, the child keeps the caller's credentials. Otherwise fork+execve, and the child
-/// (async-signal-safe calls only) also sets supplementary groups, gid, uid (real, effective and saved), checks the
-/// switch took effect (a non-root caller asking for its own uid and gid keeps its credentials: it could not call
-/// setgroups, and there is nothing to switch), ignores `ignored_signals`, optionally sets no_new_privs, sets the umask and enters `cwd`, in that order.
+/// `cgroup_procs`: NULL, or a NULL-terminated list of `cgroup.procs` files (prepared by the caller) that the child
+/// writes "0" (itself) into right after setpgid, before anything else and so before exec: the program never runs
+/// outside those cgroups, and everything it forks starts inside them.
+///
+/// `identity` NULL and no cgroups: posix_spawn, the child keeps the caller's credentials. Otherwise fork+execve;
+/// with an identity the child (async-signal-safe calls only) also sets supplementary groups, gid, uid (real,
+/// effective and saved), checks the switch took effect (a non-root caller asking for its own uid and gid keeps its
+/// credentials: it could not call setgroups, and there is nothing to switch), ignores `ignored_signals`, optionally
+/// sets no_new_privs, sets the umask and enters `cwd`, in that order; without one it keeps the caller's credentials.
 ///
 /// Returns 0 and sets *pid once the child has reached execve (or was killed by a signal on the way, which its exit
 /// status then reports), or an errno value with *failed_step (when not NULL) naming the step; a child that failed
 /// has been reaped, so no zombie is left behind.
 int kg_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
-             const struct kg_spawn_identity *identity, pid_t *pid, enum kg_spawn_step *failed_step);
+             const struct kg_spawn_identity *identity, const char *const *cgroup_procs, pid_t *pid,
+             enum kg_spawn_step *failed_step);
 
 /// A short name for a step ("setresuid", "chdir"...), "unknown" for values outside the enum. Static storage.
 const char *kg_spawn_step_name(enum kg_spawn_step step);
