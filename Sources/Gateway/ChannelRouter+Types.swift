@@ -81,8 +81,6 @@ extension ChannelRouter {
         /// The user's channel permissions on this kernel (level cached per access generation).
         var permissions: ChannelPermissionCache
         let remoteAddress: String?
-        /// The rate limit of the messages this connection sends while its user is a reader.
-        var readerRate = ReaderRateLimiter()
     }
 
     /// One session as the router's queries show it: served by a connection, or parked (no connection, collecting

@@ -55,6 +55,9 @@ package struct ChannelRouter: Sendable {
     /// Requests forwarded and not answered yet: request `msg_id` → the session that sent it.
     private var pending: [String: SessionHandle] = [:]
     private var lastSessionSerial: UInt64 = 0
+    /// The rate of readers' messages, per username (one entry per user who ever sent as a reader; bounded by the
+    /// users file).
+    private var readerRates: [String: ReaderRateLimiter] = [:]
 
     package init(kernelID: String, configuration: Configuration = Configuration()) {
         self.kernelID = kernelID
@@ -298,6 +301,20 @@ package struct ChannelRouter: Sendable {
             counters.malformed += 1
             return .reject(.clientChannel(channel))
         }
+        // A reader's messages must not keep the kernel (or the gateway's audit log) from its users' work: bounded
+        // in size and rate, denied ones included, per user on this kernel so that reconnecting or opening more
+        // sockets buys no more. Users who may execute code can occupy the kernel anyway: not limited here.
+        if connectionTable[c].permissions.level(generation: generation, access: access) < .execute {
+            let limits = configuration.readerLimits
+            if message.byteCount > limits.maxMessageBytes {
+                counters.readerLimited += 1
+                return .reject(.readerMessageTooLarge(limit: limits.maxMessageBytes))
+            }
+            if !readerRates[connectionTable[c].identity.username, default: ReaderRateLimiter()].admit(now: now, limits: limits) {
+                counters.readerLimited += 1
+                return .reject(.readerRateLimited(perSecond: limits.messagesPerSecond, burst: limits.burst))
+            }
+        }
         let decision = connectionTable[c].permissions.check(
             msgType: message.msgType, generation: generation, access: access)
         counters.inbound[channel.index] += 1
@@ -306,19 +323,6 @@ package struct ChannelRouter: Sendable {
             counters.deniedByRequirement[required.name, default: 0] += 1
             return .reject(.denied(username: connectionTable[c].identity.username, msgType: message.msgTypeName,
                                    channel: channel, required: required, had: had, kernelID: kernelID))
-        }
-        // A reader's questions must not keep the kernel from its users' work: bounded in size and rate. Users who
-        // may execute code can occupy the kernel anyway, so their messages are not limited here.
-        if connectionTable[c].permissions.level(generation: generation, access: access) < .execute {
-            let limits = configuration.readerLimits
-            if message.byteCount > limits.maxMessageBytes {
-                counters.readerLimited += 1
-                return .reject(.readerMessageTooLarge(limit: limits.maxMessageBytes))
-            }
-            if !connectionTable[c].readerRate.admit(now: now, limits: limits) {
-                counters.readerLimited += 1
-                return .reject(.readerRateLimited(perSecond: limits.messagesPerSecond, burst: limits.burst))
-            }
         }
         guard let msgID = message.msgID, !msgID.isEmpty, msgID.utf8.count <= Self.maxMessageIDBytes else {
             counters.malformed += 1

@@ -24,6 +24,8 @@ public final class Gateway: Sendable {
     private let logger: Logger
     private let server = Mutex<HTTPServer?>(nil)
     private let cullTask = Mutex<Task<Void, Never>?>(nil)
+    /// The latest reload asked for; the next one waits for it.
+    private let lastReload = Mutex<Task<Void, Never>?>(nil)
     /// The kernels' cgroups, or nil without a writable hierarchy (then no limits can be configured).
     private let cgroups: CgroupTree?
     /// The shared token in single-user mode (generated when not configured), for printing once at startup.
@@ -267,8 +269,22 @@ public final class Gateway: Sendable {
     }
 
     /// SIGHUP: re-read the users and policy files (a broken file is rejected with a log line and the old one
-    /// stays), rediscover kernelspecs, reopen the audit log. Open connections stay.
+    /// stays), rediscover kernelspecs, reopen the audit log. Open connections stay. Reloads run one at a time, in
+    /// the order they were asked for: an older, slower reload must not replace the files a newer one read (and so
+    /// bring a revoked token back).
     public func reload() async {
+        let task = lastReload.withLock { previous -> Task<Void, Never> in
+            let next = Task { [previous] in
+                await previous?.value
+                await self.reloadNow()
+            }
+            previous = next
+            return next
+        }
+        await task.value
+    }
+
+    private func reloadNow() async {
         do {
             var newPolicy: Policy?
             if let path = configuration.policyFile { newPolicy = try Gateway.loadPolicy(path) }

@@ -1,7 +1,7 @@
 /// What a reader (a user with read but not execute access to a kernel) may send on its channels. Readers may ask
 /// only questions that reveal nothing beyond what the kernel broadcasts (docs/authorization.md), but a large or
 /// rapid question still occupies the kernel: one 40 kB `complete_request` once kept the owner's next cell waiting
-/// 38 s. Both bounds are per connection.
+/// 38 s. The size bound is per message; the rate is per user on a kernel (all their connections together).
 package struct ReaderLimits: Sendable, Equatable {
     /// Largest WebSocket message a reader may send, in bytes (the default fits any real read-level request).
     package var maxMessageBytes: Int

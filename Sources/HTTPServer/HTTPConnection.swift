@@ -128,6 +128,7 @@ final class HTTPConnection: TCPConnectionDelegate, @unchecked Sendable {
 
     private func dispatch(_ request: HTTPRequest, remainder: [UInt8]?) {
         busy = true
+        deadlines.admitted()
         let responder = self.responder
         let peer = self.peer
         Task { [self] in

@@ -42,6 +42,10 @@ struct ReceiveDeadlines: Equatable {
     /// When the connection last finished a response (or was opened).
     private var idleSince: UInt64
     private var paused = false
+    /// Whether a request of this connection has passed the head check (`admitted`). Until then the connection is
+    /// anonymous, and its silence between requests is bounded by the head timeout, not the idle timeout: otherwise
+    /// a connection that never authenticates could be held open for the idle timeout, over and over.
+    private var trusted = false
 
     init(timeouts: Timeouts, now: UInt64) {
         self.timeouts = timeouts
@@ -54,6 +58,11 @@ struct ReceiveDeadlines: Equatable {
         guard progress != self.progress else { return }
         self.progress = progress
         since = now
+    }
+
+    /// A request passed the head check and was dispatched: from now on the idle timeout applies between requests.
+    mutating func admitted() {
+        trusted = true
     }
 
     /// A response was written: the idle clock starts again.
@@ -77,7 +86,7 @@ struct ReceiveDeadlines: Equatable {
     /// or waits to be (the connection is not idle then).
     func deadline(answering: Bool) -> UInt64? {
         switch progress.stage {
-        case .waiting: answering ? nil : idleSince &+ timeouts.idle
+        case .waiting: answering ? nil : idleSince &+ (trusted ? timeouts.idle : timeouts.head)
         case .head: paused ? nil : since &+ timeouts.head
         case .body: paused ? nil : since &+ timeouts.body
         }

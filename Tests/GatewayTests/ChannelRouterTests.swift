@@ -226,7 +226,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         #expect(d.request(2, msgID: "a1") == .messageIDInUse("a1"))
         #expect(d.reply(to: "a1", isReply: false) == deliver(1))
         // alice leaves: her session is parked; bob reconnecting with the same id does not resume it.
-        d.disconnect(1)
+        _ = d.disconnect(1)
         let parked = d.session("alice", "S")?.handle
         #expect(parked != nil && d.reply(to: "a1") == .park(parked!, format: .legacy))
         d.disconnect(2)
@@ -240,7 +240,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         var d = Driver()
         d.grant(.read, to: "bob")
         d.connect(1, "bob")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         _ = d.iopub("while parked")
         d.grant(nil, to: "bob")
         #expect(d.connect(2, "bob").refusal?.code == .policyViolation)
@@ -253,7 +253,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
     @Test func replayKeepsTheFormatItWasStoredIn() {
         var d = Driver()
         d.connect(1, "alice", format: .legacy)
-        d.disconnect(1)
+        _ = d.disconnect(1)
         #expect(d.collect("out") == [.legacy])
         let back = d.connect(2, "alice", format: .v1)
         #expect(back.replay?.storedFormat == .legacy)
@@ -374,7 +374,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         #expect(d.router.counters.readerLimited == 1)
     }
 
-    @Test func readersAreRateLimitedPerConnectionWithABurst() throws {
+    @Test func readersAreRateLimitedPerUserWithABurst() throws {
         var d = Driver(R.Configuration(readerLimits: ReaderLimits(messagesPerSecond: 10, burst: 5)))
         d.grant(.read, to: "vic")
         d.connect(1, "vic")
@@ -386,16 +386,21 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         let rejection = try #require(d.receive(1, "is_complete_request", msgID: "late").rejection)
         #expect(rejection == .readerRateLimited(perSecond: 10, burst: 5))
         #expect(rejection.ename == "RateLimited")
-        // Per connection: the same user's other connection has its own budget; the owner has none.
-        #expect(d.receive(2, "is_complete_request", msgID: "w1").forward != nil)
+        // Per user on the kernel: the same user's other connection (or a reconnect) shares the budget; denied
+        // messages count too (each would otherwise cost an audit line and two replies); the owner has none.
+        #expect(d.receive(2, "is_complete_request", msgID: "w1").rejection == .readerRateLimited(perSecond: 10, burst: 5))
+        #expect(d.receive(2, "execute_request", msgID: "w2").rejection == .readerRateLimited(perSecond: 10, burst: 5))
+        d.router.disconnect(1, now: d.now)  // at the same instant: the driver's disconnect also advances the clock
+        d.connect(4, "vic", session: "s1")
+        #expect(d.receive(4, "is_complete_request", msgID: "w3").rejection != nil)
         for i in 0..<50 { #expect(d.receive(3, "is_complete_request", msgID: "a\(i)").forward != nil) }
         // The sustained rate: one more message per 100 ms.
         d.now += 100_000_000
-        #expect(d.receive(1, "is_complete_request", msgID: "v-next").forward != nil)
-        #expect(d.receive(1, "is_complete_request", msgID: "v-next2").rejection != nil)
+        #expect(d.receive(4, "is_complete_request", msgID: "v-next").forward != nil)
+        #expect(d.receive(4, "is_complete_request", msgID: "v-next2").rejection != nil)
         d.now += 10 * seconds
         forwarded = 0
-        for i in 0..<50 where d.receive(1, "is_complete_request", msgID: "x\(i)").forward != nil { forwarded += 1 }
+        for i in 0..<50 where d.receive(4, "is_complete_request", msgID: "x\(i)").forward != nil { forwarded += 1 }
         #expect(forwarded == 5)
     }
 
@@ -494,7 +499,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         #expect(d.reply(to: "m1") == deliver(1))
         #expect(d.request(1, msgID: "m3") == nil)
         // Reconnecting does not reset the bound.
-        d.disconnect(1)
+        _ = d.disconnect(1)
         d.connect(3, "alice")
         #expect(d.outstanding("alice") == 2)
         #expect(d.request(3, msgID: "m4") == tooMany)
@@ -558,7 +563,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         var d = Driver()
         #expect(d.receive(7, "execute_request", msgID: "m1").isIgnored)
         d.connect(1, "alice")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         #expect(d.receive(1, "execute_request", msgID: "m1").isIgnored)
         #expect(d.router.counters == R.Counters())
     }
@@ -639,7 +644,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
     @Test func aForgottenSessionsHandleDoesNotReachTheSessionInItsSlot() throws {
         var d = Driver()
         d.connect(1, "alice", session: "old")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         let old = try #require(d.session("alice", "old")?.handle)
         #expect(d.router.sweep(now: d.now + 601 * seconds) == false)
         d.connect(2, "alice", session: "new")
@@ -697,7 +702,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         d.connect(3, "alice", session: "c", format: .legacy)
         d.connect(4, "alice", session: "d", format: .v1)
         #expect(d.collect("nobody parked").isEmpty)
-        d.disconnect(1)
+        _ = d.disconnect(1)
         d.disconnect(2)
         d.disconnect(3)
         let asked = d.collect("out")
@@ -712,7 +717,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         var d = Driver()
         d.grant(.read, to: "bob")
         d.connect(1, "bob")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         _ = d.iopub("before")
         d.grant(nil, to: "bob")
         _ = d.iopub("secret")
@@ -740,7 +745,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
     @Test func aFullReplayBufferDropsTheOldestAndCountsThem() {
         var d = Driver(R.Configuration(replayBufferBytes: 10))
         d.connect(1, "alice")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         for text in ["aaaa", "bbbb", "cccc", "dddd"] { d.collect(text) }
         #expect(d.router.replayBufferedBytes == 8)
         let back = d.connect(2, "alice")
@@ -781,7 +786,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
             #expect(d.request(id, msgID: "m-\(session)") == nil)
         }
         d.disconnect(2)  // parked first
-        d.disconnect(1)
+        _ = d.disconnect(1)
         guard case .parked(_, evicted: 1) = d.disconnect(3) else {
             Issue.record("expected one eviction")
             return
@@ -797,7 +802,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         #expect(d.router.sweep(now: d.now) == false)
         d.connect(1, "alice", session: "parked")
         d.connect(2, "alice", session: "connected")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         let parkedAt = d.now
         #expect(d.router.sweep(now: parkedAt + 10 * seconds) == true)
         #expect(d.session("alice", "parked") != nil)
@@ -845,7 +850,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         var d = Driver()
         d.connect(1, "alice")
         #expect(d.request(1, msgID: "m1") == nil)
-        d.disconnect(1)
+        _ = d.disconnect(1)
         for state in [KernelLifecycle.ExecutionState.idle, .busy, .starting] {
             var called = false
             let recipients = d.router.kernelStateChanged(state) { format in
@@ -888,7 +893,7 @@ private func closing(_ id: R.ConnectionID, _ code: WebSocketCloseCode, _ reason:
         var d = Driver(R.Configuration(replayBufferBytes: 1 << 20, maxParkedSessions: 1))
         d.grant(.read, to: "bob")
         d.connect(1, "alice")
-        d.disconnect(1)
+        _ = d.disconnect(1)
         d.connect(2, "bob")
         d.grant(nil, to: "bob")
         #expect(d.accessChanged().map(\.id) == [2])

@@ -9,8 +9,19 @@ import Testing
     private func body(_ request: Int) -> HTTPRequestParser.Progress { .init(stage: .body, request: request) }
     private func waiting(_ request: Int) -> HTTPRequestParser.Progress { .init(stage: .waiting, request: request) }
 
+    @Test func anAnonymousConnectionMayStaySilentOnlyForTheHeadTimeout() {
+        // Opened and silent, or answered (say, 401 on its head) and silent again: never admitted, so 10 s.
+        var d = ReceiveDeadlines(timeouts: timeouts, now: 5 * s)
+        #expect(d.expired(now: 15 * s, answering: false) == .idle)
+        d.responded(now: 20 * s)
+        #expect(d.deadline(answering: false) == 30 * s)
+        d.admitted()
+        #expect(d.deadline(answering: false) == 320 * s)
+    }
+
     @Test func idleCountsOnlyWhileNothingIsAnswered() {
-        let d = ReceiveDeadlines(timeouts: timeouts, now: 5 * s)
+        var d = ReceiveDeadlines(timeouts: timeouts, now: 5 * s)
+        d.admitted()
         #expect(d.deadline(answering: false) == 305 * s)
         #expect(d.deadline(answering: true) == nil)
         #expect(d.expired(now: 304 * s, answering: false) == nil)
@@ -20,6 +31,7 @@ import Testing
 
     @Test func respondingRestartsTheIdleClock() {
         var d = ReceiveDeadlines(timeouts: timeouts, now: 0)
+        d.admitted()
         d.responded(now: 100 * s)
         #expect(d.deadline(answering: false) == 400 * s)
     }
