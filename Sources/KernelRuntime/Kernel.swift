@@ -369,7 +369,7 @@ public actor Kernel {
                 logger.warning("kernel is not answering heartbeats", metadata: ["missed": "\(missedHeartbeats)"])
             }
         }
-        // REQ_RELAXED lets a new ping go out even when the last one got no answer.
+        // The heartbeat socket sends a new ping even when the last one got no answer (it keeps at most one queued).
         let ping: [UInt8] = Array("ping".utf8)
         if ping.withUnsafeBytes({ sockets.heartbeat.send($0, more: false) }) {
             heartbeatPending = true

@@ -27,11 +27,21 @@ final class KernelSockets {
         // growing. Reconnects every 5-10 ms: sockets connect before the kernel has bound (a 100 ms interval added
         // 100-200 ms to every start; BENCHMARKS.md section 4); while a kernel is down that costs one failed connect
         // per socket every 10 ms.
-        let options = ZMTPSocket.Options(reconnectInterval: .milliseconds(5), reconnectIntervalMax: .milliseconds(10),
-                                         sendHighWaterMark: 10_000, expectedPeerUID: expectedPeerUID)
+        // What a kernel may make the gateway hold per socket (a message half sent and never finished stays held):
+        // shell and iopub carry outputs and buffers (256 MiB, the ZMTP default); control and stdin carry small
+        // replies (16 MiB); the heartbeat echoes "ping" (1 KiB), and never queues more than one ping.
         func socket(_ channel: Channel, _ type: ZMTPSocketType, identity: [UInt8] = []) throws -> ZMTPSocket {
-            try ZMTPSocket(loop: loop, type: type, endpoint: info.endpoint(for: channel), identity: identity,
-                           options: options) { frames in onMessage(channel, frames) }
+            let maxMessageBytes = switch channel {
+            case .shell, .iopub: 256 << 20
+            case .control, .stdin: 16 << 20
+            case .hb: 1 << 10
+            }
+            let options = ZMTPSocket.Options(reconnectInterval: .milliseconds(5), reconnectIntervalMax: .milliseconds(10),
+                                             sendHighWaterMark: channel == .hb ? 1 : 10_000,
+                                             limits: ZMTPLimits(maxMessageBytes: maxMessageBytes),
+                                             expectedPeerUID: expectedPeerUID)
+            return try ZMTPSocket(loop: loop, type: type, endpoint: info.endpoint(for: channel), identity: identity,
+                                  options: options) { frames in onMessage(channel, frames) }
         }
         shell = try socket(.shell, .dealer, identity: identity)
         control = try socket(.control, .dealer)

@@ -161,7 +161,8 @@ public struct ZMTPConnection {
         case (.ready, .command(let command)):
             switch command {
             case .ping(_, let context):
-                return .send(ZMTPCommand.pong(context: context).encoded)
+                // ZMTP 3.1 allows at most 16 bytes of context; echo no more, whatever the peer sent.
+                return .send(ZMTPCommand.pong(context: Array(context.prefix(16))).encoded)
             case .pong, .unknown:
                 return nil
             case .error(let reason):

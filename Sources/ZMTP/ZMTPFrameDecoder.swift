@@ -6,8 +6,9 @@
 /// input makes it trap. After it throws, the decoder is unusable (the connection must be dropped).
 ///
 /// Memory reuse: the frames of a completed message stay in `frames`, and the next message is decoded into the
-/// same outer array and the same per-frame arrays (cleared, capacity kept, except frames over 1 MiB which are
-/// released). A caller that keeps a reference to `frames` gets a copy-on-write snapshot, so keeping is safe.
+/// same outer array and the same per-frame arrays (cleared, capacity kept, except frames over 1 MiB, which are
+/// released when the next message reaches them). A caller that keeps a reference to `frames` gets a
+/// copy-on-write snapshot, so keeping is safe.
 public struct ZMTPFrameDecoder {
     /// What one `decode` call stopped for.
     public enum Output: Equatable, Sendable {

@@ -216,6 +216,9 @@ public final class ZMTPSocket: @unchecked Sendable {
         if let expected = options.expectedPeerUID, case .ipc = endpoint, kg_peer_uid(fd) != Int64(expected) {
             counters.peerRefusals += 1
             dropConnection()
+            // Not the kernel's socket: somebody redirected the path. Retry slowly (the kernel looks unreachable),
+            // so a kernel cannot aim hundreds of connects a second at another listener.
+            reconnectDelay = max(reconnectDelay, .seconds(1))
             return scheduleReconnect()
         }
         counters.connects += 1
@@ -226,7 +229,7 @@ public final class ZMTPSocket: @unchecked Sendable {
     private func scheduleReconnect() {
         guard !isClosed, reconnectTimer == nil else { return }
         let delay = reconnectDelay
-        reconnectDelay = min(reconnectDelay * 2, options.reconnectIntervalMax)
+        reconnectDelay = min(reconnectDelay * 2, max(options.reconnectIntervalMax, delay))
         reconnectTimer = loop.scheduleTimer(after: delay) { [weak self] in
             self?.attemptConnect()
         }

@@ -109,6 +109,10 @@ func failure(_ actions: [ZMTPConnection.Action]) -> ZMTPProtocolError? {
             + ZMTPCommand.unknown(name: Array("HELLO".utf8), data: [1]).encoded
             + encodeMessage([[5]])
         #expect(c.handle(.received(input)) == [.send(ZMTPCommand.pong(context: [1, 2, 3]).encoded), .deliver([[5]])])
+        // A peer's oversized context (the spec allows 16 bytes) is not echoed back whole.
+        let big = [UInt8](repeating: 7, count: 60_000)
+        #expect(c.handle(.received(ZMTPCommand.ping(ttl: 1, context: big).encoded))
+                == [.send(ZMTPCommand.pong(context: Array(big.prefix(16))).encoded)])
     }
 
     @Test func outOfOrderTrafficFails() {
