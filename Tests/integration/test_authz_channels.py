@@ -57,7 +57,9 @@ RANK = {"none": 0, "read": 1, "execute": 2, "owner": 3}
 
 @pytest.fixture(scope="module")
 def mgw(tmp_path_factory):
-    gw = MultiUserGateway(tmp_path_factory.mktemp("authz-channels"), USERS)
+    # The matrix sends every message type from every role back to back; readers' denied messages count against
+    # their rate limit (test_authz_findings.py tests that limit), so it is raised here.
+    gw = MultiUserGateway(tmp_path_factory.mktemp("authz-channels"), USERS, extra_args=["--reader-burst", "100000"])
     yield gw
     gw.stop()
 

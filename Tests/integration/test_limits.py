@@ -416,3 +416,44 @@ def test_metrics_show_usage_by_kernel_and_owner(workdir, started):
                  "kernel_gateway_kernel_pids"):
         assert f"{name}{labels} " in text, name
     assert f"kernel_gateway_kernel_memory_limit_bytes{labels} {512 * MiB}" in text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A kernel attacking its own limits
+
+
+@needs_cgroups
+def test_isolated_kernel_can_neither_raise_its_limits_nor_leave_its_cgroup(workdir, started):
+    """The kernel's account tries, from inside the kernel, what a student would: raise its memory limit, raise its
+    user's, move itself to the parent or root cgroup, and kill through another cgroup's files. Each must fail, and
+    the limits and the membership must be what they were."""
+    gw = MultiUserGateway(workdir, {"alice": "user"}, isolation="unix-user",
+                          extra_args=["--kernel-memory-limit", "200M", "--user-memory-limit", "300M"])
+    started.append(gw)
+    alice = gw.user("alice")
+    kid = alice.start_kernel("python3")
+    memory = kernel_cgroup(gw, kid, "memory")
+    limit_file = "memory.max" if IS_V2 else "memory.limit_in_bytes"
+    targets = {
+        "own_limit": (memory / limit_file, str(4 << 30)),
+        "user_limit": (memory.parent / limit_file, str(4 << 30)),
+        "parent_procs": (memory.parent / "cgroup.procs", "{pid}"),
+        "root_procs": ((CGROUP_ROOT if IS_V2 else CGROUP_ROOT / "memory") / "cgroup.procs", "{pid}"),
+    }
+    code = "import os, json\nresults = {}\n"
+    for name, (path, value) in targets.items():
+        code += (f"try:\n    open({str(path)!r}, 'w').write({value!r}.format(pid=os.getpid()))\n"
+                 f"    results[{name!r}] = 'written'\nexcept OSError as e:\n    results[{name!r}] = type(e).__name__\n")
+    code += "print(json.dumps(results))\n"
+    client = alice.channel(kid)
+    try:
+        out = run(client, code)
+        results = json.loads(out.strip().splitlines()[-1])
+        assert all(v != "written" for v in results.values()), results
+        assert read_int(memory / limit_file) == 200 * MiB
+        assert read_int(memory.parent / limit_file) == 300 * MiB
+        # The kernel process is still in its own cgroup.
+        kernel_pids = procs(memory)
+        assert kernel_pids, "the kernel left its cgroup"
+    finally:
+        client.close()
